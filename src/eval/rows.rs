@@ -1,0 +1,132 @@
+//! Relation contents as flat, sorted, deduplicated tuple arrays.
+
+use crate::ir::{RelId, Sym};
+
+/// The tuples of one relation: `len` tuples of `arity` symbols each, stored flat in `data`,
+/// sorted lexicographically and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rows {
+    arity: usize,
+    len: usize,
+    data: Vec<Sym>,
+}
+
+impl Rows {
+    pub fn empty(arity: usize) -> Rows {
+        Rows {
+            arity,
+            len: 0,
+            data: Vec::new(),
+        }
+    }
+
+    /// Builds rows from `count` tuples stored flat in any order, possibly repeated.
+    /// `data.len()` must be `count * arity`.
+    pub fn from_unsorted(arity: usize, count: usize, data: Vec<Sym>) -> Rows {
+        assert_eq!(
+            data.len(),
+            count * arity,
+            "flat tuple data must be count * arity long"
+        );
+        if arity == 0 {
+            return Rows {
+                arity,
+                len: usize::from(count > 0),
+                data,
+            };
+        }
+        let mut tuples: Vec<&[Sym]> = data.chunks_exact(arity).collect();
+        tuples.sort_unstable();
+        tuples.dedup();
+        let len = tuples.len();
+        let data = tuples.concat();
+        Rows { arity, len, data }
+    }
+
+    /// Builds rows from tuples in any order.
+    pub fn from_tuples<'a>(arity: usize, tuples: impl IntoIterator<Item = &'a [Sym]>) -> Rows {
+        let mut data = Vec::new();
+        let mut n = 0;
+        for t in tuples {
+            assert_eq!(t.len(), arity, "tuple arity must match the relation");
+            data.extend_from_slice(t);
+            n += 1;
+        }
+        Rows::from_unsorted(arity, n, data)
+    }
+
+    pub fn arity(&self) -> usize {
+        self.arity
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The tuples in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &[Sym]> + '_ {
+        let arity = self.arity;
+        (0..self.len).map(move |i| &self.data[i * arity..(i + 1) * arity])
+    }
+
+    pub fn contains(&self, tuple: &[Sym]) -> bool {
+        if self.arity == 0 {
+            return self.len > 0;
+        }
+        let (mut lo, mut hi) = (0, self.len);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let t = &self.data[mid * self.arity..(mid + 1) * self.arity];
+            match t.cmp(tuple) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    /// The tuples whose first `prefix.len()` columns equal `prefix` (a binary-searched range).
+    pub fn with_prefix<'a>(&'a self, prefix: &'a [Sym]) -> impl Iterator<Item = &'a [Sym]> + 'a {
+        let k = prefix.len().min(self.arity);
+        let prefix = &prefix[..k];
+        let key = |i: usize| &self.data[i * self.arity..i * self.arity + k];
+        let start = partition_point(self.len, |i| key(i) < prefix);
+        let end = start + partition_point(self.len - start, |i| key(start + i) <= prefix);
+        (start..end).map(move |i| &self.data[i * self.arity..(i + 1) * self.arity])
+    }
+}
+
+fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The contents of every relation of a program, indexed by [`RelId`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Model {
+    pub rows: Vec<Rows>,
+}
+
+impl Model {
+    pub fn get(&self, rel: RelId) -> &Rows {
+        &self.rows[rel.index()]
+    }
+
+    /// Total number of tuples.
+    pub fn total(&self) -> usize {
+        self.rows.iter().map(Rows::len).sum()
+    }
+}

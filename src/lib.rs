@@ -1,0 +1,12 @@
+//! ztpol: a zero-trust policy compiler for AI agents.
+//!
+//! The pipeline, in the order data flows: [`syntax`] (text to AST), [`check`] (names, types,
+//! stratification; lowering to [`ir`]), [`eval`] (the data-time model, with datafrog), and the
+//! decision, explanation and bundle stages built on the model.
+
+pub mod check;
+pub mod diag;
+pub mod eval;
+pub mod ir;
+pub mod source;
+pub mod syntax;
