@@ -8,5 +8,6 @@ pub mod check;
 pub mod diag;
 pub mod eval;
 pub mod ir;
+pub mod render;
 pub mod source;
 pub mod syntax;
