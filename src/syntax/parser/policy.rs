@@ -21,6 +21,7 @@ pub(super) fn parse_policy(ctx: &mut Ctx, pair: Pair<'_>) -> ast::PolicyStmt {
         guard: Vec::new(),
         span,
     };
+    let mut principal_written = false;
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::annotation => parse_annotation(ctx, p, &mut stmt),
@@ -32,7 +33,10 @@ pub(super) fn parse_policy(ctx: &mut Ctx, pair: Pair<'_>) -> ast::PolicyStmt {
                     _ => unexpected(&p),
                 };
             }
-            Rule::principal => stmt.principal = parse_principal(ctx, p),
+            Rule::principal => {
+                principal_written = true;
+                stmt.principal = parse_principal(ctx, p);
+            }
             Rule::to_clause => {
                 let list = p.into_inner().nth(1);
                 stmt.actions = list.map(|l| parse_action_list(ctx, l)).unwrap_or_default();
@@ -55,7 +59,7 @@ pub(super) fn parse_policy(ctx: &mut Ctx, pair: Pair<'_>) -> ast::PolicyStmt {
             _ => unexpected(&p),
         }
     }
-    if stmt.effect == ast::Effect::Permit && stmt.principal.is_none() {
+    if stmt.effect == ast::Effect::Permit && !principal_written {
         ctx.error(
             Diagnostic::error(
                 "ztpol::parse::permit-without-principal",
