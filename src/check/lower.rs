@@ -93,8 +93,22 @@ pub(crate) fn lower_body(
             }
             ast::Literal::Cmp(_) => None,
         };
-        if lowered.is_none() && !matches!(lit, ast::Literal::Cmp(_)) {
-            ok = false;
+        if lowered.is_none() {
+            match lit {
+                ast::Literal::Pos(atom) => {
+                    // The atom is reported already; count its variables as bound so that the
+                    // rest of the rule is not reported for them again.
+                    ok = false;
+                    for arg in &atom.args {
+                        if let ast::Term::Var(v) = arg {
+                            let v = scope.var(&v.name);
+                            scope.bind(v);
+                        }
+                    }
+                }
+                ast::Literal::Neg(..) => ok = false,
+                ast::Literal::Cmp(_) => {}
+            }
         }
         lits.push(lowered);
     }

@@ -69,8 +69,7 @@ pub(crate) fn require_bound(
             "ztpol::check::unbound-variable",
             format!("variable `{name}` in the condition is not bound by the `if` body"),
             format!(
-                "bind `{name}` with a positive atom of the `if` body, or use an attribute such as `resource.{}`",
-                name.to_lowercase()
+                "bind `{name}` with a positive atom of the `if` body, or compare with a request attribute instead"
             ),
         ),
     };
