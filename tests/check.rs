@@ -60,7 +60,12 @@ fn cond(p: &Program, c: &Cond) -> String {
         Cond::Or(cs) => join(cs, " or "),
         Cond::Not(c) => format!("not {}", cond(p, c)),
         Cond::Cmp { lhs, op, rhs, .. } => {
-            format!("{} {} {}", cond_term(p, lhs), op.symbol(), cond_term(p, rhs))
+            format!(
+                "{} {} {}",
+                cond_term(p, lhs),
+                op.symbol(),
+                cond_term(p, rhs)
+            )
         }
         Cond::In { lhs, set, .. } => {
             let set: Vec<String> = set.iter().map(|t| cond_term(p, t)).collect();
@@ -92,7 +97,11 @@ fn dump(p: &Program) -> String {
         writeln!(s, "rel {}({}){kind}", r.name, cols.join(", ")).ok();
     }
     for f in &p.facts {
-        let vals: Vec<String> = f.values.iter().map(|v| p.interner.value(*v).to_string()).collect();
+        let vals: Vec<String> = f
+            .values
+            .iter()
+            .map(|v| p.interner.value(*v).to_string())
+            .collect();
         writeln!(s, "{}({}).", p.relation(f.rel).name, vals.join(", ")).ok();
     }
     for r in &p.rules {
@@ -110,12 +119,28 @@ fn dump(p: &Program) -> String {
                 ),
             })
             .collect();
-        writeln!(s, "{} :- {}.", atom(p, &r.var_names, &r.head), body.join(", ")).ok();
+        writeln!(
+            s,
+            "{} :- {}.",
+            atom(p, &r.var_names, &r.head),
+            body.join(", ")
+        )
+        .ok();
     }
     for (i, st) in p.strata.iter().enumerate() {
-        let rels: Vec<&str> = st.relations.iter().map(|r| p.relation(*r).name.as_str()).collect();
+        let rels: Vec<&str> = st
+            .relations
+            .iter()
+            .map(|r| p.relation(*r).name.as_str())
+            .collect();
         let rec = if st.recursive { " (recursive)" } else { "" };
-        writeln!(s, "stratum {i}: {}{rec}, {} rules", rels.join(" "), st.rules.len()).ok();
+        writeln!(
+            s,
+            "stratum {i}: {}{rec}, {} rules",
+            rels.join(" "),
+            st.rules.len()
+        )
+        .ok();
     }
     for pol in &p.policies {
         let principal = match &pol.principal {
@@ -161,7 +186,11 @@ fn assert_strata_valid(p: &Program) {
         }
     }
     let in_strata: usize = p.strata.iter().map(|s| s.rules.len()).sum();
-    assert_eq!(in_strata, p.rules.len(), "every rule is in exactly one stratum");
+    assert_eq!(
+        in_strata,
+        p.rules.len(),
+        "every rule is in exactly one stratum"
+    );
     for rule in &p.rules {
         let head = stratum_of[rule.head.rel.index()].expect("a head has a stratum");
         for lit in &rule.body {
@@ -234,14 +263,18 @@ fn stdlib_modules_check_cleanly() {
     for (name, _) in ztpol::stdlib::MODULES {
         let p = clean("use.ztp", &format!("use std::{name};"));
         assert_strata_valid(&p);
-        assert!(p.strata.iter().any(|s| s.recursive), "std::{name} is recursive");
+        assert!(
+            p.strata.iter().any(|s| s.recursive),
+            "std::{name} is recursive"
+        );
     }
 }
 
 #[test]
 fn support_desk_example_checks_cleanly() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/support-desk");
-    let c = ztpol::load::compile_paths(&[dir.clone()]).expect("the example is readable");
+    let c =
+        ztpol::load::compile_paths(std::slice::from_ref(&dir)).expect("the example is readable");
     assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
     let p = c.program.expect("no errors");
     assert_eq!(p.data_files, [dir.join("data.json")]);
@@ -266,7 +299,11 @@ fn data_paths_resolve_against_their_file() {
         "data \"users.json\";\ndata \"../shared/roles.json\";\n",
     )]);
     let p = c.program.expect("no errors");
-    let paths: Vec<String> = p.data_files.iter().map(|d| d.display().to_string()).collect();
+    let paths: Vec<String> = p
+        .data_files
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     assert_eq!(paths, ["p/users.json", "p/../shared/roles.json"]);
 }
 
@@ -277,7 +314,9 @@ fn goals_lower_against_the_program() {
     let goal = lower_goal(&mut p, &atom).expect("a valid goal");
     assert_eq!(p.relation(goal.rel).name, "path");
     assert_eq!(goal.var_names, ["X"]);
-    let Term::Const(a) = goal.args[0] else { panic!("a constant: {:?}", goal.args) };
+    let Term::Const(a) = goal.args[0] else {
+        panic!("a constant: {:?}", goal.args)
+    };
     assert_eq!(p.interner.value(a), &Value::Str("a".into()));
     assert!(matches!(goal.args[1], Term::Var(_)));
 
@@ -339,7 +378,10 @@ fn long_negation_cycle_is_named() {
 
 #[test]
 fn warnings_do_not_block() {
-    let c = compile_str("w.ztp", "rel a(x: string)\nrel b(x: string)\nb(X) :- a(X), X != X.\n");
+    let c = compile_str(
+        "w.ztp",
+        "rel a(x: string)\nrel b(x: string)\nb(X) :- a(X), X != X.\n",
+    );
     assert_eq!(codes(&c), ["ztpol::check::dead-rule"]);
     assert!(c.program.is_some());
 }
