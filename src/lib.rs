@@ -5,8 +5,10 @@
 //! decision, explanation and bundle stages built on the model.
 
 pub mod check;
+pub mod decide;
 pub mod diag;
 pub mod eval;
 pub mod ir;
 pub mod source;
 pub mod syntax;
+pub mod token;

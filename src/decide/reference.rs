@@ -1,0 +1,1 @@
+//! The reference decision path (see below).
