@@ -5,10 +5,14 @@
 //! decision, explanation and bundle stages built on the model.
 
 pub mod check;
+pub mod data;
 pub mod decide;
 pub mod diag;
 pub mod eval;
 pub mod ir;
+pub mod load;
+pub mod render;
 pub mod source;
+pub mod stdlib;
 pub mod syntax;
 pub mod token;

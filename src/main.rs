@@ -1,1 +1,38 @@
-fn main() {}
+//! The `ztpol` command: parses the command line and dispatches to one verb.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// ztpol: a zero-trust policy compiler for AI agents.
+///
+/// Write who may do what, on whose behalf and under which limits; check it, query its Datalog
+/// model, and decide agent tool calls (allow, deny, or allow under constraints).
+#[derive(Debug, Parser)]
+#[command(name = "ztpol", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse, resolve, type-check and stratify policies; report every problem.
+    ///
+    /// Exit status: 0 clean or warnings only, 3 errors, 1 unreadable input.
+    Check(cli::check::CheckArgs),
+    /// Evaluate the Datalog model and print the tuples matching a goal, or write every relation.
+    ///
+    /// Example: ztpol query graph.ztp --facts facts/ 'path("a", X)'
+    Query(cli::query::QueryArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Check(args) => cli::check::run(args),
+        Command::Query(args) => cli::query::run(args),
+    };
+    ExitCode::from(code)
+}

@@ -24,3 +24,17 @@ pub fn check(sources: SourceMap, modules: &[ast::Module]) -> CheckOutput {
         diagnostics: Vec::new(),
     }
 }
+
+/// A goal such as `path("a", X)`, resolved against a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Goal {
+    pub rel: crate::ir::RelId,
+    pub args: Vec<crate::ir::Term>,
+    pub var_names: Vec<String>,
+}
+
+/// Resolves a goal atom against a program, interning its constants.
+pub fn lower_goal(program: &mut Program, atom: &ast::Atom) -> Result<Goal, Vec<Diagnostic>> {
+    let _ = (program, atom);
+    Err(Vec::new())
+}
