@@ -110,7 +110,10 @@ pub fn run_batch(
     let mut out = Vec::with_capacity(requests.len());
     for r in &requests {
         let resp = respond(r);
-        let decision = resp.get("decision").and_then(Json::as_bool).unwrap_or(false);
+        let decision = resp
+            .get("decision")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
         out.push(resp);
         let stop = match semantic {
             Semantic::ExecuteAll => false,

@@ -109,9 +109,15 @@ enum Operand {
 impl Env<'_> {
     fn operand(&self, t: &CondTerm) -> Result<Operand, CondError> {
         match t {
-            CondTerm::Const(s, _) => Ok(Operand::Known(self.program.interner.value(*s).clone(), None)),
+            CondTerm::Const(s, _) => Ok(Operand::Known(
+                self.program.interner.value(*s).clone(),
+                None,
+            )),
             CondTerm::Bound(n, span) => match self.row.get(*n) {
-                Some(s) => Ok(Operand::Known(self.program.interner.value(*s).clone(), None)),
+                Some(s) => Ok(Operand::Known(
+                    self.program.interner.value(*s).clone(),
+                    None,
+                )),
                 None => Err(CondError::Internal {
                     column: *n,
                     arity: self.row.len(),
@@ -146,7 +152,9 @@ impl Env<'_> {
                         Ok(Tri::Residual(r)) => {
                             acc = Some(match acc {
                                 None => r,
-                                Some(a) => a.and(&r).map_err(|e| CondError::TooLarge(e, span_of(c)))?,
+                                Some(a) => {
+                                    a.and(&r).map_err(|e| CondError::TooLarge(e, span_of(c)))?
+                                }
                             });
                             if acc.as_ref().is_some_and(Constraint::is_never) {
                                 return Ok(Tri::False);
@@ -171,7 +179,9 @@ impl Env<'_> {
                         Ok(Tri::Residual(r)) => {
                             acc = Some(match acc {
                                 None => r,
-                                Some(a) => a.or(&r).map_err(|e| CondError::TooLarge(e, span_of(c)))?,
+                                Some(a) => {
+                                    a.or(&r).map_err(|e| CondError::TooLarge(e, span_of(c)))?
+                                }
                             });
                         }
                         Err(e) => err = err.or(Some(e)),
@@ -219,7 +229,11 @@ impl Env<'_> {
                     right: describe(&b, bn.as_deref()),
                     span,
                 })?;
-                Ok(if holds(op, ord) { Tri::True } else { Tri::False })
+                Ok(if holds(op, ord) {
+                    Tri::True
+                } else {
+                    Tri::False
+                })
             }
             (Operand::Unknown(k), Operand::Known(v, _)) => unknown_cmp(k, op, &v, span),
             (Operand::Known(v, _), Operand::Unknown(k)) => unknown_cmp(k, flip(op), &v, span),
@@ -265,9 +279,12 @@ impl Env<'_> {
             }
         }
         let prefix: Vec<Sym> = pattern.iter().map_while(|p| *p).collect();
-        let matching = rows
-            .with_prefix(&prefix)
-            .filter(|t| pattern.iter().zip(t.iter()).all(|(p, s)| p.is_none_or(|p| p == *s)));
+        let matching = rows.with_prefix(&prefix).filter(|t| {
+            pattern
+                .iter()
+                .zip(t.iter())
+                .all(|(p, s)| p.is_none_or(|p| p == *s))
+        });
         let unknown: Vec<(usize, &String)> = ops
             .iter()
             .enumerate()
@@ -278,7 +295,11 @@ impl Env<'_> {
             .collect();
         if unknown.is_empty() {
             let mut matching = matching;
-            return Ok(if matching.next().is_some() { Tri::True } else { Tri::False });
+            return Ok(if matching.next().is_some() {
+                Tri::True
+            } else {
+                Tri::False
+            });
         }
         let mut alts = Vec::new();
         'rows: for t in matching {
@@ -308,7 +329,9 @@ fn unknown_cmp(key: String, op: CmpOp, v: &Value, span: Span) -> Result<Tri, Con
     match Domain::from_cmp(op, v) {
         Some(d) => Ok(Tri::from_constraint(Constraint::atom(key, d))),
         None => Err(CondError::Unrepresentable {
-            why: format!("`{key}` is unknown and ordered comparisons of strings cannot be a constraint"),
+            why: format!(
+                "`{key}` is unknown and ordered comparisons of strings cannot be a constraint"
+            ),
             span,
         }),
     }
@@ -376,10 +399,11 @@ pub fn span_of(c: &Cond) -> Span {
 pub fn full_span(c: &Cond) -> Option<Span> {
     match c {
         Cond::True | Cond::False => None,
-        Cond::And(cs) | Cond::Or(cs) => cs
-            .iter()
-            .filter_map(full_span)
-            .reduce(|a, b| if a.file == b.file { a.to(b) } else { a }),
+        Cond::And(cs) | Cond::Or(cs) => {
+            cs.iter()
+                .filter_map(full_span)
+                .reduce(|a, b| if a.file == b.file { a.to(b) } else { a })
+        }
         Cond::Not(c) => full_span(c),
         Cond::Cmp { span, .. } | Cond::In { span, .. } | Cond::Lookup { span, .. } => Some(*span),
     }

@@ -27,8 +27,8 @@
 //! - `{"min": a, "max": b}`: an int in `a..=b`; either bound may be absent (unbounded);
 //! - `{"ranges": [{"min": a, "max": b}, ...]}`: an int in any of the ranges.
 //!
-//! Ints use `in` when the domain is finite, `not_in` when its complement is, one range when it
-//! is an interval, and `ranges` otherwise.
+//! Ints use `in` when every range of the domain is a single value, `not_in` when every range of
+//! its complement is, one range when it is an interval, and `ranges` otherwise.
 
 use crate::ir::{CmpOp, Value};
 use serde_json::{json, Map, Value as Json};
@@ -134,14 +134,6 @@ impl IntSet {
             CmpOp::Ge => vec![(c, i64::MAX)],
         };
         IntSet::from_intervals(iv)
-    }
-
-    /// The number of values, if it fits.
-    fn count(&self) -> Option<u64> {
-        self.0.iter().try_fold(0u64, |acc, &(lo, hi)| {
-            let n = (i128::from(hi) - i128::from(lo) + 1).try_into().ok()?;
-            acc.checked_add(n)
-        })
     }
 }
 
@@ -354,20 +346,19 @@ impl Domain {
             Domain::Str(StrSet::In(s)) => json!({ "in": s }),
             Domain::Str(StrSet::NotIn(s)) => json!({ "not_in": s }),
             Domain::Bool(b) => {
-                let vals: Vec<bool> = [false, true].into_iter().filter(|v| b.contains(*v)).collect();
+                let vals: Vec<bool> = [false, true]
+                    .into_iter()
+                    .filter(|v| b.contains(*v))
+                    .collect();
                 json!({ "in": vals })
             }
             Domain::Int(d) => {
+                // Every interval a single value: a finite set of points.
                 let points = |set: &IntSet| -> Option<Vec<i64>> {
-                    match set.count() {
-                        Some(n) if n <= 64 => Some(
-                            set.intervals()
-                                .iter()
-                                .flat_map(|&(lo, hi)| lo..=hi)
-                                .collect(),
-                        ),
-                        _ => None,
-                    }
+                    set.intervals()
+                        .iter()
+                        .map(|&(lo, hi)| (lo == hi).then_some(lo))
+                        .collect()
                 };
                 if let Some(p) = points(d) {
                     return json!({ "in": p });
@@ -380,7 +371,9 @@ impl Domain {
                 }
                 match d.intervals() {
                     [one] => range_json(*one),
-                    many => json!({ "ranges": many.iter().map(|r| range_json(*r)).collect::<Vec<_>>() }),
+                    many => {
+                        json!({ "ranges": many.iter().map(|r| range_json(*r)).collect::<Vec<_>>() })
+                    }
                 }
             }
         }
@@ -425,7 +418,9 @@ impl Domain {
                 .collect::<Option<Vec<_>>>()?;
             return Some(Domain::Int(IntSet::from_intervals(iv)));
         }
-        Some(Domain::Int(IntSet::from_intervals(vec![range_from_json(json)?])))
+        Some(Domain::Int(IntSet::from_intervals(vec![range_from_json(
+            json,
+        )?])))
     }
 }
 
@@ -460,10 +455,18 @@ impl fmt::Display for Domain {
             Domain::Str(StrSet::In(s)) if s.len() == 1 => write!(f, "== {:?}", first(s)),
             Domain::Str(StrSet::NotIn(s)) if s.len() == 1 => write!(f, "!= {:?}", first(s)),
             Domain::Str(StrSet::In(s)) => {
-                write!(f, "in {}", list(s.iter().map(|v| format!("{v:?}")).collect()))
+                write!(
+                    f,
+                    "in {}",
+                    list(s.iter().map(|v| format!("{v:?}")).collect())
+                )
             }
             Domain::Str(StrSet::NotIn(s)) => {
-                write!(f, "not in {}", list(s.iter().map(|v| format!("{v:?}")).collect()))
+                write!(
+                    f,
+                    "not in {}",
+                    list(s.iter().map(|v| format!("{v:?}")).collect())
+                )
             }
             Domain::Bool(b) => match (b.allow_false, b.allow_true) {
                 (false, true) => write!(f, "== true"),

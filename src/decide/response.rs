@@ -48,7 +48,9 @@ pub fn reason_user(d: &Decision) -> String {
     let what = format!("`{}` on `{}`", d.action, d.resource_type);
     match &d.denial {
         None if d.constraints.is_always() => format!("allowed: {what}"),
-        None => format!("allowed under constraints: {what}; the call must satisfy the returned constraints"),
+        None => format!(
+            "allowed under constraints: {what}; the call must satisfy the returned constraints"
+        ),
         Some(Denial::Malformed(e)) => format!("the request is malformed: {e}"),
         Some(Denial::Token(_)) => "the identity token was not accepted".into(),
         Some(Denial::Scope) => format!("denied: the token's scope does not include `{}`", d.action),
