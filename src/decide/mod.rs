@@ -371,10 +371,56 @@ impl<'a> Decider<'a> {
     /// Decides a request given as JSON and renders the response; a malformed request is a deny
     /// whose reason names the field.
     pub fn decide_json(&self, json: &serde_json::Value) -> serde_json::Value {
-        let decision = match Request::from_json(json) {
+        self.respond(json, Auth::None)
+    }
+
+    /// Decides a request document under an identity token (see [`crate::token`]): a rejected
+    /// token denies; a verified one supplies the subject, the chain and the scope, and a body
+    /// that contradicts it is denied.
+    pub fn decide_document(&self, json: &serde_json::Value, auth: Auth<'_>) -> Decision {
+        let parsed = match auth {
+            Auth::None => Request::from_json(json),
+            Auth::Rejected(e) => {
+                let request = Request::from_json(json).ok();
+                return Decision::deny(request.as_ref(), Denial::Token(e.to_string()));
+            }
+            Auth::Identity(id) => {
+                let mut bound = json.clone();
+                if let Err(e) = crate::token::bind(&mut bound, id) {
+                    return Decision::deny(None, Denial::Token(e.to_string()));
+                }
+                Request::from_json(&bound).map(|mut r| {
+                    r.scope = id.scope.clone();
+                    r
+                })
+            }
+        };
+        match parsed {
             Ok(r) => self.decide(&r),
             Err(e) => Decision::deny(None, Denial::Malformed(e)),
-        };
+        }
+    }
+
+    /// [`Decider::decide_document`], rendered as the AuthZEN response.
+    pub fn respond(&self, json: &serde_json::Value, auth: Auth<'_>) -> serde_json::Value {
+        let decision = self.decide_document(json, auth);
         response::to_json(self.program, &decision, &self.policy_hash)
     }
+
+    /// The response to a document that could not be read at all.
+    pub fn malformed(&self, error: RequestError) -> serde_json::Value {
+        let decision = Decision::deny(None, Denial::Malformed(error));
+        response::to_json(self.program, &decision, &self.policy_hash)
+    }
+}
+
+/// The identity token accompanying requests, if any.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'t> {
+    /// No token: the request body names the subject and chain.
+    None,
+    /// A verified token.
+    Identity(&'t crate::token::Identity),
+    /// A token that was not accepted: every request is denied.
+    Rejected(&'t crate::token::TokenError),
 }
