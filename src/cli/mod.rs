@@ -4,7 +4,9 @@
 //! 2 deny, 3 `check` found errors, 4 `diff --fail-on` matched.
 
 pub mod check;
+pub mod decide;
 pub mod query;
+pub mod token;
 
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
