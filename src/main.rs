@@ -32,6 +32,8 @@ enum Command {
     Decide(cli::decide::DecideArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
+    /// Build, inspect and verify signed decision bundles.
+    Bundle(cli::bundle::BundleArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Query(args) => cli::query::run(args),
         Command::Decide(args) => cli::decide::run(args),
         Command::Token(args) => cli::token::run(args),
+        Command::Bundle(args) => cli::bundle::run(args),
     };
     ExitCode::from(code)
 }

@@ -21,8 +21,18 @@ use ztpol::token::{Identity, TokenError};
 #[derive(Debug, Clone, Args)]
 pub struct DecideArgs {
     /// Policy files (`.ztp`) or directories of them.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "bundle", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Decide from a compiled bundle (`ztpol bundle build`) instead of policy sources. Its
+    /// signature is verified against `--bundle-jwks` (or `--jwks`).
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub bundle: Option<PathBuf>,
+    /// Accept an unsigned bundle (local development). A bad signature is still refused.
+    #[arg(long, requires = "bundle")]
+    pub allow_unsigned: bool,
+    /// The public keys (JWKS) a bundle's signature is verified against; defaults to `--jwks`.
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    pub bundle_jwks: Option<PathBuf>,
     /// One AuthZEN evaluation request (JSON file, `-` for standard input).
     #[arg(
         long,
@@ -79,6 +89,17 @@ pub fn run(args: &DecideArgs) -> u8 {
         Some(Err(e)) => Auth::Rejected(e),
     };
 
+    if let Some(path) = &args.bundle {
+        let bundle = match load_bundle(args, path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: `{}`: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        };
+        return bundle.with_decider(|decider| serve(args, decider, auth, format));
+    }
+
     let loaded = match load(
         &args.paths,
         &args.common.data,
@@ -97,7 +118,37 @@ pub fn run(args: &DecideArgs) -> u8 {
         }
     };
     let decider = Decider::new(&loaded.program, &loaded.model).with_policy_hash(hash);
+    serve(args, &decider, auth, format)
+}
 
+/// Reads a bundle and checks its signature as the options demand.
+fn load_bundle(args: &DecideArgs, path: &std::path::Path) -> Result<ztpol::bundle::Bundle, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let keys = match args.bundle_jwks.as_ref().or(args.keys.jwks.as_ref()) {
+        Some(p) => Some(super::bundle::key_set(p)?),
+        None => None,
+    };
+    let trust = ztpol::bundle::Trust {
+        keys: keys.as_ref(),
+        allow_unsigned: args.allow_unsigned,
+    };
+    let bundle = ztpol::bundle::Bundle::load(&bytes, trust).map_err(|e| {
+        match miette::Diagnostic::help(&e) {
+            Some(h) => format!("{e}\n  help: {h}"),
+            None => e.to_string(),
+        }
+    })?;
+    if bundle.signer().is_none() {
+        eprintln!(
+            "warning: `{}` is not signed (accepted with `--allow-unsigned`)",
+            path.display()
+        );
+    }
+    Ok(bundle)
+}
+
+/// Decides the request or requests the options name.
+fn serve(args: &DecideArgs, decider: &Decider<'_>, auth: Auth<'_>, format: Format) -> u8 {
     if let Some(path) = &args.request {
         let text = match read_text(path) {
             Ok(t) => t,
@@ -111,7 +162,7 @@ pub fn run(args: &DecideArgs) -> u8 {
             Err(e) => {
                 let err = decide::RequestError::new("request", format!("not JSON: {e}"));
                 print_single(
-                    &decider,
+                    decider,
                     &Decision::deny(None, decide::Denial::Malformed(err)),
                     format,
                 );
@@ -119,7 +170,7 @@ pub fn run(args: &DecideArgs) -> u8 {
             }
         };
         let decision = decider.decide_document(&json, auth);
-        print_single(&decider, &decision, format);
+        print_single(decider, &decision, format);
         return match (&decision.allowed, &decision.denial) {
             (true, _) => EXIT_OK,
             (false, Some(decide::Denial::Malformed(_))) => EXIT_ERROR,
@@ -165,7 +216,7 @@ pub fn run(args: &DecideArgs) -> u8 {
 }
 
 /// The policy hash over the sources and every data file (attached and `--data`).
-fn hash_with_data(program: &Program, extra: &[PathBuf]) -> Result<String, String> {
+pub(super) fn hash_with_data(program: &Program, extra: &[PathBuf]) -> Result<String, String> {
     let mut data = Vec::new();
     for p in program.data_files.iter().chain(extra) {
         let bytes = std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;

@@ -3,6 +3,7 @@
 //! Exit codes (DESIGN.md section 3): 0 success / allow / clean, 1 usage, I/O or input error,
 //! 2 deny, 3 `check` found errors, 4 `diff --fail-on` matched.
 
+pub mod bundle;
 pub mod check;
 pub mod decide;
 pub mod query;
@@ -100,6 +101,8 @@ impl EvalArgs {
 pub struct Loaded {
     pub program: Program,
     pub model: Model,
+    /// Facts given as input: written in the sources plus loaded from data files.
+    pub input_facts: usize,
 }
 
 /// Prints diagnostics in the chosen format: human to standard error, JSON to standard output.
@@ -176,6 +179,7 @@ pub fn load(
         report(&errors, &program.sources, format);
         return Err(EXIT_ERROR);
     }
+    let input_facts = program.facts.len() + data_facts.len();
     let input = eval::input_model(&program, &data_facts);
     let model = match eval::evaluate(&program, &input, eval_config) {
         Ok(m) => m,
@@ -184,5 +188,9 @@ pub fn load(
             return Err(EXIT_ERROR);
         }
     };
-    Ok(Loaded { program, model })
+    Ok(Loaded {
+        program,
+        model,
+        input_facts,
+    })
 }
