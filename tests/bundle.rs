@@ -72,19 +72,34 @@ fn check_request(
     }
     let want = source.decide(&parsed);
     let staged = bundle.decide_request(&parsed);
-    assert_eq!(staged, want, "{label}: staged decisions differ for {request}");
+    assert_eq!(
+        staged, want,
+        "{label}: staged decisions differ for {request}"
+    );
 
     let mut buf = QueryBuf::default();
     let query = bundle.query_of(&parsed, &mut buf);
     match bundle.decide(&query) {
         Answer::Fast(v) => {
-            assert_eq!(v.allowed, want.allowed, "{label}: fast verdict differs for {request}");
+            assert_eq!(
+                v.allowed, want.allowed,
+                "{label}: fast verdict differs for {request}"
+            );
             let grants: Vec<&str> = v.grants().iter().map(|&i| bundle.policy_id(i)).collect();
-            assert_eq!(grants, want.grants, "{label}: fast grants differ for {request}");
-            assert!(want.constraints.is_always(), "{label}: fast answer for a constrained allow");
+            assert_eq!(
+                grants, want.grants,
+                "{label}: fast grants differ for {request}"
+            );
+            assert!(
+                want.constraints.is_always(),
+                "{label}: fast answer for a constrained allow"
+            );
             match (v.denial, &want.denial) {
                 (None, None) | (Some(VerdictDenial::Scope), Some(Denial::Scope)) => {}
-                (Some(VerdictDenial::NoGrant { position }), Some(Denial::NoGrant { position: p, .. })) => {
+                (
+                    Some(VerdictDenial::NoGrant { position }),
+                    Some(Denial::NoGrant { position: p, .. }),
+                ) => {
                     assert_eq!(usize::from(position), *p, "{label}: {request}")
                 }
                 (
@@ -92,10 +107,14 @@ fn check_request(
                     Some(Denial::Forbidden { id, principal, .. }),
                 ) => {
                     assert_eq!(bundle.policy_id(policy), id, "{label}: {request}");
-                    let who = position.and_then(|p| parsed.chain_at(usize::from(p))).map(|p| p.reference());
+                    let who = position
+                        .and_then(|p| parsed.chain_at(usize::from(p)))
+                        .map(|p| p.reference());
                     assert_eq!(&who, principal, "{label}: {request}");
                 }
-                (got, want) => panic!("{label}: fast denial {got:?}, source {want:?} for {request}"),
+                (got, want) => {
+                    panic!("{label}: fast denial {got:?}, source {want:?} for {request}")
+                }
             }
             true
         }
@@ -139,12 +158,21 @@ fn every_example_request_decides_the_same_from_the_bundle() {
                 Ok(j) => j,
                 Err(_) => continue,
             };
-            fast += usize::from(check_request(&decider, &bundle, &request, None, &f.display().to_string()));
+            fast += usize::from(check_request(
+                &decider,
+                &bundle,
+                &request,
+                None,
+                &f.display().to_string(),
+            ));
             n += 1;
         }
     }
     assert!(n >= 30, "only {n} example requests found");
-    assert!(fast * 2 >= n, "the fast path answered only {fast} of {n} example requests");
+    assert!(
+        fast * 2 >= n,
+        "the fast path answered only {fast} of {n} example requests"
+    );
 }
 
 #[test]
@@ -161,7 +189,10 @@ fn authzen_vectors_decide_the_same_from_the_bundle() {
     let decider = Decider::new(&c.program, &c.model).with_policy_hash(c.hash.clone());
     let bundle = c.bundle();
     let (mut singles, mut batches, mut fast) = (0, 0, 0);
-    for file in ["decisions-authorization-api-1_0-02.json", "route_decisions.json"] {
+    for file in [
+        "decisions-authorization-api-1_0-02.json",
+        "route_decisions.json",
+    ] {
         let doc = read_json(&shared.join(file));
         for v in doc["evaluation"].as_array().into_iter().flatten() {
             let request = &v["request"];
@@ -178,8 +209,14 @@ fn authzen_vectors_decide_the_same_from_the_bundle() {
             batches += 1;
         }
     }
-    assert!(singles >= 40 && batches >= 1, "{singles} single and {batches} batch vectors");
-    assert!(fast * 2 >= singles, "the fast path answered only {fast} of {singles} vectors");
+    assert!(
+        singles >= 40 && batches >= 1,
+        "{singles} single and {batches} batch vectors"
+    );
+    assert!(
+        fast * 2 >= singles,
+        "the fast path answered only {fast} of {singles} vectors"
+    );
 }
 
 /// A random request over the corpus policy: known and unknown principals, chains of up to
@@ -189,16 +226,29 @@ fn random_request(rng: &mut StdRng, users: usize) -> Json {
     let principal = |rng: &mut StdRng| -> Json {
         let i = rng.random_range(0..users + 3);
         match rng.random_range(0..10) {
-            0..=4 => json!({"type": "user", "id": format!("u{i}"), "properties": {"level": rng.random_range(0..5)}}),
+            0..=4 => {
+                json!({"type": "user", "id": format!("u{i}"), "properties": {"level": rng.random_range(0..5)}})
+            }
             5..=8 => json!({"type": "agent", "id": format!("a{i}")}),
             _ => json!({"type": "agent", "id": "a-special"}),
         }
     };
     let subject = principal(rng);
-    let chain: Vec<Json> = (0..rng.random_range(0..3)).map(|_| principal(rng)).collect();
+    let chain: Vec<Json> = (0..rng.random_range(0..3))
+        .map(|_| principal(rng))
+        .collect();
     let actions = [
-        "orders.read", "orders.refund", "orders.cancel", "records.view", "records.edit",
-        "records.purge", "docs.read", "email.send", "shell.exec", "debug.dump", "misc.other",
+        "orders.read",
+        "orders.refund",
+        "orders.cancel",
+        "records.view",
+        "records.edit",
+        "records.purge",
+        "docs.read",
+        "email.send",
+        "shell.exec",
+        "debug.dump",
+        "misc.other",
     ];
     let action = actions[rng.random_range(0..actions.len())];
     let kinds = ["order", "record", "doc", "ticket"];
@@ -227,7 +277,10 @@ fn random_request(rng: &mut StdRng, users: usize) -> Json {
             aprops.insert("amount".into(), json!(1.5));
         }
         _ => {
-            aprops.insert("amount".into(), json!([50, 150, 200, 201, 499, 501, 1000, 1001][rng.random_range(0..8)]));
+            aprops.insert(
+                "amount".into(),
+                json!([50, 150, 200, 201, 499, 501, 1000, 1001][rng.random_range(0..8)]),
+            );
         }
     }
     let mut resource = json!({"type": kind, "properties": props});
@@ -261,7 +314,13 @@ fn a_generated_corpus_decides_the_same_from_the_bundle() {
     for i in 0..3000 {
         let request = random_request(&mut rng, users);
         let scope = (i % 7 == 0).then(|| scopes[i % scopes.len()]);
-        fast += usize::from(check_request(&decider, &bundle, &request, scope, &format!("corpus[{i}]")));
+        fast += usize::from(check_request(
+            &decider,
+            &bundle,
+            &request,
+            scope,
+            &format!("corpus[{i}]"),
+        ));
         let d = decider.decide_json(&request);
         allowed += usize::from(d["decision"] == json!(true));
         constrained += usize::from(d["context"].get("constraints").is_some());
@@ -296,7 +355,11 @@ fn builds_are_deterministic() {
 fn signatures_verify_by_kid_with_every_algorithm() {
     let c = compile_dir(Path::new("examples/support-desk"));
     let bytes = c.bundle_bytes();
-    let keys = [key(ED_PEM, "ed-2026"), key(EC_PEM, "ec-2026"), key(RSA_PEM, "rsa-2026")];
+    let keys = [
+        key(ED_PEM, "ed-2026"),
+        key(EC_PEM, "ec-2026"),
+        key(RSA_PEM, "rsa-2026"),
+    ];
     let refs: Vec<&_> = keys.iter().collect();
     let set = key_set(&refs);
     for (k, alg) in keys.iter().zip(["EdDSA", "ES256", "RS256"]) {
@@ -306,7 +369,13 @@ fn signatures_verify_by_kid_with_every_algorithm() {
         assert_eq!((signer.kid.as_str(), signer.alg.as_str()), (k.kid(), alg));
         // Re-signing replaces the signature.
         let resigned = bundle::sign(&signed, &keys[0]).expect("signs");
-        assert_eq!(Bundle::load(&resigned, Trust::keys(&set)).expect("verifies").signer().map(|s| s.kid.clone()), Some("ed-2026".into()));
+        assert_eq!(
+            Bundle::load(&resigned, Trust::keys(&set))
+                .expect("verifies")
+                .signer()
+                .map(|s| s.kid.clone()),
+            Some("ed-2026".into())
+        );
     }
     // Rotation: a key set with only the new key refuses the old signature by its kid.
     let new = key(ED_OTHER_PEM, "ed-2027");
@@ -318,7 +387,11 @@ fn signatures_verify_by_kid_with_every_algorithm() {
     ));
     let both = key_set(&[&keys[0], &new]);
     assert!(Bundle::load(&old_signed, Trust::keys(&both)).is_ok());
-    assert!(Bundle::load(&bundle::sign(&bytes, &new).expect("signs"), Trust::keys(&both)).is_ok());
+    assert!(Bundle::load(
+        &bundle::sign(&bytes, &new).expect("signs"),
+        Trust::keys(&both)
+    )
+    .is_ok());
 }
 
 #[test]
@@ -328,7 +401,14 @@ fn the_manifest_lists_what_requests_must_carry() {
     let m = b.manifest();
     assert_eq!(
         m.attribute_names(),
-        ["action.amount", "resource.dept", "resource.level", "resource.region", "context.risk", "context.session.tainted"]
+        [
+            "action.amount",
+            "resource.dept",
+            "resource.level",
+            "resource.region",
+            "context.risk",
+            "context.session.tainted"
+        ]
     );
     assert_eq!(m.principal_attributes, [vec!["level".to_string()]]);
     assert_eq!(m.claims, ["sub", "act", "scope"]);
@@ -349,7 +429,11 @@ fn refund_query<'a>(
     attrs[m.slot("resource.region").expect("slot")] = Val::Str("US");
     attrs[m.slot("context.session.tainted").expect("slot")] = Val::Bool(false);
     Query {
-        subject: Entity { ty: "agent", id: "support-bot", attrs: &[] },
+        subject: Entity {
+            ty: "agent",
+            id: "support-bot",
+            attrs: &[],
+        },
         on_behalf_of: chain,
         action: "orders.refund",
         resource_type: "order",
@@ -363,7 +447,11 @@ fn refund_query<'a>(
 fn the_fast_path_allocates_nothing() {
     let c = compile_dir(Path::new("examples/support-desk"));
     let b = c.bundle();
-    let chain = [Entity { ty: "user", id: "alice", attrs: &[] }];
+    let chain = [Entity {
+        ty: "user",
+        id: "alice",
+        attrs: &[],
+    }];
     let mut attrs = Vec::new();
     let q = refund_query(&b, &mut attrs, &chain, 150);
     // Warm up (lazy statics, if any), then count.
@@ -376,13 +464,25 @@ fn the_fast_path_allocates_nothing() {
         }
     }
     let after = allocations();
-    assert_eq!(allowed, 1000, "the query is an unconditional allow on the fast path");
-    assert_eq!(after - before, 0, "{} allocations in 1,000 decisions", after - before);
+    assert_eq!(
+        allowed, 1000,
+        "the query is an unconditional allow on the fast path"
+    );
+    assert_eq!(
+        after - before,
+        0,
+        "{} allocations in 1,000 decisions",
+        after - before
+    );
 
     // Denials too: over the cap, and an unknown principal.
     let mut attrs2 = Vec::new();
     let q2 = refund_query(&b, &mut attrs2, &chain, 201);
-    let chain3 = [Entity { ty: "user", id: "mallory", attrs: &[] }];
+    let chain3 = [Entity {
+        ty: "user",
+        id: "mallory",
+        attrs: &[],
+    }];
     let mut attrs3 = Vec::new();
     let q3 = refund_query(&b, &mut attrs3, &chain3, 10);
     let before = allocations();
@@ -408,7 +508,11 @@ fn decide_answers_from_the_query_alone() {
     let c = compile_dir(Path::new("examples/support-desk"));
     let b = c.bundle();
     let decider = Decider::new(&c.program, &c.model);
-    let chain = [Entity { ty: "user", id: "bob", attrs: &[] }];
+    let chain = [Entity {
+        ty: "user",
+        id: "bob",
+        attrs: &[],
+    }];
     for amount in [100, 500, 501, 1000] {
         let mut attrs = Vec::new();
         let q = refund_query(&b, &mut attrs, &chain, amount);

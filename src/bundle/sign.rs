@@ -58,10 +58,10 @@ impl SigningKey {
 
     /// The public half as a JWK with this key's `kid` and algorithm.
     pub fn public_jwk(&self) -> Result<Json, BundleError> {
-        let mut jwk = Jwk::from_encoding_key(&self.key, self.alg)
-            .map_err(|e| BundleError::Key(e.to_string()))?;
+        let mut jwk =
+            Jwk::from_encoding_key(&self.key, self.alg).map_err(|e| BundleError::Key(plain(&e)))?;
         jwk.common.key_id = Some(self.kid.clone());
-        serde_json::to_value(&jwk).map_err(|e| BundleError::Key(e.to_string()))
+        serde_json::to_value(&jwk).map_err(|e| BundleError::Key(plain(&e)))
     }
 }
 
@@ -77,7 +77,7 @@ pub fn sign(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>, BundleError> {
     header.kid = Some(key.kid.clone());
     header.typ = Some(TYP.to_string());
     let jws = jsonwebtoken::encode(&header, &claims(&env.digest), &key.key)
-        .map_err(|e| BundleError::Key(format!("cannot sign: {e}")))?;
+        .map_err(|e| BundleError::Key(format!("cannot sign: {}", plain(&e))))?;
     Ok(format::with_signature(bytes, env.signed_len, &jws))
 }
 
@@ -102,8 +102,8 @@ pub struct Signer {
 impl KeySet {
     /// The keys of a JWKS document. Keys without a `kid` or of other kinds are skipped.
     pub fn from_jwks(text: &str) -> Result<KeySet, BundleError> {
-        let set: JwkSet =
-            serde_json::from_str(text).map_err(|e| BundleError::Key(format!("not a JWKS: {e}")))?;
+        let set: JwkSet = serde_json::from_str(text)
+            .map_err(|e| BundleError::Key(format!("not a JWKS: {}", plain(&e))))?;
         let mut keys = Vec::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else {
@@ -122,7 +122,7 @@ impl KeySet {
                     })?),
                     None => None,
                 };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| BundleError::Key(e.to_string()))?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| BundleError::Key(plain(&e)))?;
             keys.push(Key { kid, alg, key });
         }
         if keys.is_empty() {
@@ -138,8 +138,9 @@ impl KeySet {
         let Some(jws) = env.signature else {
             return Err(BundleError::Unsigned);
         };
-        let header = jsonwebtoken::decode_header(jws)
-            .map_err(|e| BundleError::Signature(format!("unreadable signature header: {e}")))?;
+        let header = jsonwebtoken::decode_header(jws).map_err(|e| {
+            BundleError::Signature(format!("unreadable signature header: {}", plain(&e)))
+        })?;
         if !ALLOWED.contains(&header.alg) {
             return Err(BundleError::Signature(format!(
                 "algorithm `{:?}` is not accepted (allowed: EdDSA, ES256, RS256)",
@@ -183,10 +184,16 @@ impl KeySet {
                     });
                 }
                 Err(e) => {
-                    last = BundleError::Signature(format!("the signature is invalid: {e}"));
+                    last =
+                        BundleError::Signature(format!("the signature is invalid: {}", plain(&e)));
                 }
             }
         }
         Err(last)
     }
+}
+
+/// A library error's text as one clause: no final period.
+fn plain(e: &dyn std::fmt::Display) -> String {
+    e.to_string().trim_end_matches('.').to_string()
 }

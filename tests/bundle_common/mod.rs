@@ -55,7 +55,6 @@ SLNDOJf3eajzUH7ywdmK9f2pHQ==
 -----END PRIVATE KEY-----
 ";
 
-
 /// The policy of the generated corpus: every kind of statement and condition.
 pub const CORPUS_POLICY: &str = r#"
 use std::roles;
@@ -110,27 +109,48 @@ pub fn corpus_data(users: usize) -> String {
     let depts = ["sales", "legal", "security"];
     for i in 0..users {
         let role = ["tier1", "tier2", "admin", "tier1"][i % 4];
-        rel.entry("member").or_default().push(format!("[\"user:u{i}\",\"{role}\"]"));
+        rel.entry("member")
+            .or_default()
+            .push(format!("[\"user:u{i}\",\"{role}\"]"));
         if i % 3 != 2 {
-            rel.entry("dept").or_default().push(format!("[\"user:u{i}\",\"{}\"]", depts[i % 3]));
+            rel.entry("dept")
+                .or_default()
+                .push(format!("[\"user:u{i}\",\"{}\"]", depts[i % 3]));
         }
         if i % 5 == 0 {
-            rel.entry("dept").or_default().push(format!("[\"user:u{i}\",\"{}\"]", depts[(i + 1) % 3]));
+            rel.entry("dept")
+                .or_default()
+                .push(format!("[\"user:u{i}\",\"{}\"]", depts[(i + 1) % 3]));
         }
         if i % 7 == 3 {
-            rel.entry("suspended").or_default().push(format!("[\"user:u{i}\"]"));
+            rel.entry("suspended")
+                .or_default()
+                .push(format!("[\"user:u{i}\"]"));
         }
-        rel.entry("bot_of").or_default().push(format!("[\"agent:a{i}\",\"user:u{i}\"]"));
-        rel.entry("clearance").or_default().push(format!("[\"agent:a{i}\",{}]", i % 4));
+        rel.entry("bot_of")
+            .or_default()
+            .push(format!("[\"agent:a{i}\",\"user:u{i}\"]"));
+        rel.entry("clearance")
+            .or_default()
+            .push(format!("[\"agent:a{i}\",{}]", i % 4));
     }
-    rel.entry("bot_of").or_default().push("[\"agent:a-special\",\"user:u0\"]".into());
-    rel.entry("suspended").or_default().push("[\"agent:a2\"]".into());
+    rel.entry("bot_of")
+        .or_default()
+        .push("[\"agent:a-special\",\"user:u0\"]".into());
+    rel.entry("suspended")
+        .or_default()
+        .push("[\"agent:a2\"]".into());
     for r in 0..10 {
-        rel.entry("record_dept").or_default().push(format!("[\"r{r}\",\"{}\"]", depts[r % 3]));
+        rel.entry("record_dept")
+            .or_default()
+            .push(format!("[\"r{r}\",\"{}\"]", depts[r % 3]));
     }
     rel.entry("blocked").or_default().push("[\"o-13\"]".into());
     rel.entry("blocked").or_default().push("[\"r9\"]".into());
-    let body: Vec<String> = rel.iter().map(|(k, v)| format!("\"{k}\":[{}]", v.join(","))).collect();
+    let body: Vec<String> = rel
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":[{}]", v.join(",")))
+        .collect();
     format!("{{{}}}", body.join(","))
 }
 
@@ -157,19 +177,38 @@ fn finish(mut program: Program, data: &[(String, String)]) -> Compiled {
     let input_facts = program.facts.len() + facts.len();
     let input = eval::input_model(&program, &facts);
     let model = eval::evaluate(&program, &input, &EvalConfig::default()).expect("evaluates");
-    let refs: Vec<(&str, &[u8])> = data.iter().map(|(n, t)| (n.as_str(), t.as_bytes())).collect();
+    let refs: Vec<(&str, &[u8])> = data
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_bytes()))
+        .collect();
     let hash = ztpol::decide::policy_hash(&program, &refs);
-    Compiled { program, model, hash, input_facts }
+    Compiled {
+        program,
+        model,
+        hash,
+        input_facts,
+    }
 }
 
 /// Compiles a policy directory with the data files it attaches (paths relative to the crate).
 pub fn compile_dir(dir: &Path) -> Compiled {
     let compiled = ztpol::load::compile_paths(&[crate_root().join(dir)]).expect("policy reads");
-    let program = compiled.program.unwrap_or_else(|| panic!("`{}` does not compile: {:?}", dir.display(), compiled.diagnostics));
+    let program = compiled.program.unwrap_or_else(|| {
+        panic!(
+            "`{}` does not compile: {:?}",
+            dir.display(),
+            compiled.diagnostics
+        )
+    });
     let data: Vec<(String, String)> = program
         .data_files
         .iter()
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).expect("data file reads")))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(p).expect("data file reads"),
+            )
+        })
         .collect();
     finish(program, &data)
 }
@@ -177,7 +216,9 @@ pub fn compile_dir(dir: &Path) -> Compiled {
 /// Compiles a policy text with one data document.
 pub fn compile_text(policy: &str, data: &str) -> Compiled {
     let compiled = ztpol::load::compile_str("policy.ztp", policy);
-    let program = compiled.program.unwrap_or_else(|| panic!("the policy does not compile: {:?}", compiled.diagnostics));
+    let program = compiled
+        .program
+        .unwrap_or_else(|| panic!("the policy does not compile: {:?}", compiled.diagnostics));
     finish(program, &[("data.json".to_string(), data.to_string())])
 }
 
@@ -198,6 +239,9 @@ pub fn key(pem: &str, kid: &str) -> SigningKey {
 
 /// A key set with the public halves of `keys`.
 pub fn key_set(keys: &[&SigningKey]) -> KeySet {
-    let jwks: Vec<serde_json::Value> = keys.iter().map(|k| k.public_jwk().expect("public key")).collect();
+    let jwks: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| k.public_jwk().expect("public key"))
+        .collect();
     KeySet::from_jwks(&serde_json::json!({ "keys": jwks }).to_string()).expect("jwks reads")
 }
