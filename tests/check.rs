@@ -468,7 +468,7 @@ mod random {
         match ty {
             0 => format!("\"v{}\"", k % 3),
             1 => format!("{}", k % 3),
-            _ => if k % 2 == 0 { "true" } else { "false" }.to_string(),
+            _ => if k.is_multiple_of(2) { "true" } else { "false" }.to_string(),
         }
     }
 
