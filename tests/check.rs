@@ -327,7 +327,7 @@ fn goals_lower_against_the_program() {
     assert!(p.interner.lookup(&Value::Str("zz".into())).is_some());
 
     for (text, code) in [
-        ("pth(X, Y)", "ztpol::check::unknown-relation"),
+        ("paht(X, Y)", "ztpol::check::unknown-relation"),
         ("path(X)", "ztpol::check::arity-mismatch"),
         ("path(1, X)", "ztpol::check::type-mismatch"),
         ("weight(X, X)", "ztpol::check::type-mismatch"),
@@ -336,7 +336,7 @@ fn goals_lower_against_the_program() {
         let err = lower_goal(&mut p, &atom).expect_err(text);
         assert_eq!(err[0].code, code, "{text}");
     }
-    let atom = parse_atom(FileId(0), "pth(X, Y)").expect("parses");
+    let atom = parse_atom(FileId(0), "paht(X, Y)").expect("parses");
     let err = lower_goal(&mut p, &atom).expect_err("unknown");
     assert_eq!(err[0].help.as_deref(), Some("did you mean `path`?"));
 }

@@ -62,7 +62,11 @@ fn ui() {
         .filter(|p| p.extension().is_some_and(|e| e == "ztp"))
         .collect();
     files.sort();
-    assert!(files.len() >= 25, "at least 25 ui programs, found {}", files.len());
+    assert!(
+        files.len() >= 25,
+        "at least 25 ui programs, found {}",
+        files.len()
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir.join("snapshots"));
     settings.set_prepend_module_to_snapshot(false);

@@ -8,10 +8,10 @@
 
 use super::lower::{lower_atom, lower_body};
 use super::range::{require_bound, Place};
-use super::resolve::resolve;
+use super::resolve::{resolve, suggest};
 use super::scope::{const_type, const_value, Position, RelView, Scope};
 use super::{Checker, RuleInfo};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::Diagnostic;
 use crate::ir::{
     self, ActionPat, Attr, AttrRoot, ColumnInfo, Cond, CondTerm, Origin, PrincipalMatch, RelKind,
     Term, Type, Var,
@@ -466,7 +466,7 @@ impl CondLowering<'_> {
             "context" => AttrRoot::Context,
             "principal" => AttrRoot::Principal,
             other => {
-                let help = match did_you_mean(other, ROOTS) {
+                let help = match suggest(other, ROOTS) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "attribute paths start with `subject`, `action`, `resource`, `context` or `principal`".to_string(),
                 };

@@ -69,9 +69,30 @@ pub(crate) fn collect_data_files(ck: &mut Checker<'_>, modules: &[ast::Module]) 
     }
 }
 
+/// Whether `a` becomes `b` by swapping two adjacent characters (`egde` / `edge`).
+fn is_transposition(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(diff.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
+/// The closest candidate for a `did you mean` help: [`did_you_mean`]'s, or else one that
+/// differs by two swapped neighbouring characters (a common typo that costs two edits).
+pub(crate) fn suggest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
+    did_you_mean(name, candidates.clone())
+        .or_else(|| candidates.into_iter().find(|c| is_transposition(name, c)))
+}
+
 /// The error for a name that is not a declared relation, with a suggestion when one is close.
 pub(crate) fn unknown_relation(ck: &Checker<'_>, name: &ast::Ident) -> Diagnostic {
-    let suggestion = did_you_mean(&name.name, ck.by_name.keys().map(String::as_str));
+    let suggestion = suggest(&name.name, ck.by_name.keys().map(String::as_str));
     let help = match suggestion {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("declare it: `rel {}(...)`", name.name),
