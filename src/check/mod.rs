@@ -10,6 +10,7 @@
 //! 4. [`stratify`]: the dependency graph, negation cycles, the evaluation order;
 //! 5. [`warn`]: unused relations and rules that can never fire (warnings only).
 
+mod cond;
 mod goal;
 mod lower;
 mod policy;
