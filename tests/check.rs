@@ -582,3 +582,18 @@ mod random {
         }
     }
 }
+
+#[test]
+fn principal_variable_in_the_condition_is_column_zero() {
+    let p = clean(
+        "own.ztp",
+        "rel staff(p: string, team: string)\n\
+         permit user U to records.edit when resource.owner == U and resource.team == T if staff(U, T);\n",
+    );
+    let pol = &p.policies[0];
+    assert_eq!(pol.columns, ["principal", "T"]);
+    assert_eq!(
+        cond(&p, &pol.cond),
+        "(resource.owner == $0 and resource.team == $1)"
+    );
+}
