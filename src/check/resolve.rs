@@ -86,13 +86,25 @@ pub(crate) fn suggest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str> + Clone,
 ) -> Option<&'a str> {
-    did_you_mean(name, candidates.clone())
-        .or_else(|| candidates.into_iter().find(|c| is_transposition(name, c)))
+    did_you_mean(name, candidates.clone()).or_else(|| {
+        candidates
+            .into_iter()
+            .filter(|c| is_transposition(name, c))
+            .min()
+    })
 }
 
 /// The error for a name that is not a declared relation, with a suggestion when one is close.
-pub(crate) fn unknown_relation(ck: &Checker<'_>, name: &ast::Ident) -> Diagnostic {
-    let suggestion = suggest(&name.name, ck.by_name.keys().map(String::as_str));
+pub(crate) fn unknown_relation(ck: &mut Checker<'_>, name: &ast::Ident) -> Diagnostic {
+    // One search per distinct unknown name, however often it is used.
+    let suggestion = match ck.suggestions.get(&name.name) {
+        Some(s) => s.clone(),
+        None => {
+            let s = suggest(&name.name, ck.by_name.keys().map(String::as_str)).map(String::from);
+            ck.suggestions.insert(name.name.clone(), s.clone());
+            s
+        }
+    };
     let help = match suggestion {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("declare it: `rel {}(...)`", name.name),
