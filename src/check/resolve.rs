@@ -69,6 +69,9 @@ pub(crate) fn collect_data_files(ck: &mut Checker<'_>, modules: &[ast::Module]) 
     }
 }
 
+/// How many distinct unknown relation names get a `did you mean` search.
+const MAX_SUGGESTION_SEARCHES: usize = 256;
+
 /// Whether `a` becomes `b` by swapping two adjacent characters (`egde` / `edge`).
 fn is_transposition(a: &str, b: &str) -> bool {
     let a: Vec<char> = a.chars().collect();
@@ -97,10 +100,20 @@ pub(crate) fn suggest<'a>(
 /// The error for a name that is not a declared relation, with a suggestion when one is close.
 pub(crate) fn unknown_relation(ck: &mut Checker<'_>, name: &ast::Ident) -> Diagnostic {
     // One search per distinct unknown name, however often it is used.
+    // Past a few hundred distinct unknown names nobody reads the suggestions; stop searching so
+    // that a file full of unknown names still checks in linear time.
     let suggestion = match ck.suggestions.get(&name.name) {
         Some(s) => s.clone(),
+        None if ck.suggestions.len() >= MAX_SUGGESTION_SEARCHES => None,
         None => {
-            let s = suggest(&name.name, ck.by_name.keys().map(String::as_str)).map(String::from);
+            let len = name.name.chars().count();
+            let slack = (len / 3).max(1);
+            let candidates = ck
+                .by_name
+                .keys()
+                .map(String::as_str)
+                .filter(|c| c.chars().count().abs_diff(len) <= slack);
+            let s = suggest(&name.name, candidates).map(String::from);
             ck.suggestions.insert(name.name.clone(), s.clone());
             s
         }
