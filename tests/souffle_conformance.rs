@@ -4,7 +4,8 @@
 //! `049` equals `49`).
 //!
 //! The programs live in `tests/conformance/souffle/<test>.ztp`. Set `ZTPOL_SOUFFLE_ONLY` to a
-//! comma-separated list of test names to run only those.
+//! comma-separated list of test names to run only those, and `ZTPOL_SOUFFLE_ENGINE=naive` to
+//! evaluate with the reference engine instead of the default one (`--engine naive`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -104,7 +105,7 @@ fn show(rows: &[&Row]) -> String {
 }
 
 /// Runs one program and compares its outputs with the expected files. `Err` holds the reasons.
-fn run_test(name: &str, conformance: &Path) -> Result<(), Vec<String>> {
+fn run_test(name: &str, conformance: &Path, engine: Option<&str>) -> Result<(), Vec<String>> {
     let root = crate_root();
     let program_rel = format!("tests/conformance/souffle/{name}.ztp");
     let program = root.join(&program_rel);
@@ -114,9 +115,12 @@ fn run_test(name: &str, conformance: &Path) -> Result<(), Vec<String>> {
     let types = column_types(&program).map_err(|e| vec![e])?;
     let out = tempfile::tempdir().map_err(|e| vec![format!("cannot create a temp dir: {e}")])?;
     let test_dir = conformance.join(name);
-    let output = Command::new(env!("CARGO_BIN_EXE_ztpol"))
-        .current_dir(&root)
-        .arg("query")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ztpol"));
+    command.current_dir(&root).arg("query");
+    if let Some(engine) = engine {
+        command.args(["--engine", engine]);
+    }
+    let output = command
         .arg(&program_rel)
         .arg("--facts")
         .arg(test_dir.join("facts"))
@@ -193,6 +197,10 @@ fn souffle_conformance() {
     let only: Option<BTreeSet<String>> = std::env::var("ZTPOL_SOUFFLE_ONLY")
         .ok()
         .map(|s| s.split(',').map(|t| t.trim().to_string()).collect());
+    let engine = std::env::var("ZTPOL_SOUFFLE_ENGINE").ok();
+    if let Some(engine) = &engine {
+        println!("engine: {engine}");
+    }
 
     let mut passed = 0;
     let mut failed = 0;
@@ -200,7 +208,7 @@ fn souffle_conformance() {
         if only.as_ref().is_some_and(|only| !only.contains(&name)) {
             continue;
         }
-        match run_test(&name, &conformance) {
+        match run_test(&name, &conformance, engine.as_deref()) {
             Ok(()) => {
                 passed += 1;
                 println!("pass {name}");
