@@ -37,6 +37,22 @@ fn test_names(root: &Path) -> Vec<String> {
     names
 }
 
+/// Programs in `tests/conformance/souffle` without a test directory of the same name.
+fn orphan_programs(names: &[String]) -> Vec<String> {
+    let dir = crate_root().join("tests/conformance/souffle");
+    let mut orphans: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list `{}`: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "ztp"))
+        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+        .filter(|stem| !names.contains(stem))
+        .map(|stem| format!("{stem}.ztp"))
+        .collect();
+    orphans.sort();
+    orphans
+}
+
 /// The declared column types of every relation of a program.
 fn column_types(program: &Path) -> Result<BTreeMap<String, Vec<Type>>, String> {
     let text = fs::read_to_string(program)
@@ -202,9 +218,14 @@ fn souffle_conformance() {
         println!("engine: {engine}");
     }
 
+    let names = test_names(&conformance);
     let mut passed = 0;
     let mut failed = 0;
-    for name in test_names(&conformance) {
+    for program in orphan_programs(&names) {
+        failed += 1;
+        println!("FAIL {program}: no test directory for this program");
+    }
+    for name in names {
         if only.as_ref().is_some_and(|only| !only.contains(&name)) {
             continue;
         }
