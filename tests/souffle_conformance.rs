@@ -134,7 +134,9 @@ fn run_test(name: &str, conformance: &Path, engine: Option<&str>) -> Result<(), 
     let mut command = Command::new(env!("CARGO_BIN_EXE_ztpol"));
     command.current_dir(&root).arg("query");
     if let Some(engine) = engine {
-        command.args(["--engine", engine]);
+        // The reference engine is slow by design (access1 takes tens of seconds in a debug
+        // build), so it gets more time than the default limit.
+        command.args(["--engine", engine, "--max-time", "900"]);
     }
     let output = command
         .arg(&program_rel)
@@ -145,8 +147,10 @@ fn run_test(name: &str, conformance: &Path, engine: Option<&str>) -> Result<(), 
         .output()
         .map_err(|e| vec![format!("cannot run ztpol: {e}")])?;
     if !output.status.success() {
+        // Diagnostics go to stdout in the JSON format (the default when it is not a terminal).
+        let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let first: Vec<&str> = stderr.lines().take(8).collect();
+        let first: Vec<&str> = stdout.lines().chain(stderr.lines()).take(8).collect();
         return Err(vec![format!(
             "ztpol query exited with {}: {}",
             output.status,
