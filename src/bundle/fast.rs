@@ -625,11 +625,14 @@ impl Fast {
             }
         }
         let cands = self.candidates(q.action);
+        // Each chain principal's profile and symbol.
         let mut profiles = [NONE; MAX_CHAIN];
-        for (pos, slot) in profiles.iter_mut().enumerate().take(n) {
+        let mut syms = [NONE; MAX_CHAIN];
+        for pos in 0..n {
             let e = q.chain_at(pos)?;
             if let Some(s) = self.find_ref(c, e.ty, e.id) {
-                *slot = s.profile;
+                profiles[pos] = s.profile;
+                syms[pos] = s.key - 1;
             }
         }
         let covers =
@@ -689,8 +692,7 @@ impl Fast {
                             let at = start as usize + k * p.width as usize;
                             let row = &c.profiles.rows[at..at + p.width as usize];
                             let mut en = env(self, c, q, Some(pos), row);
-                            en.principal_sym =
-                                self.find_ref(c, e.ty, e.id).map_or(NONE, |s| s.key - 1);
+                            en.principal_sym = syms[pos];
                             if en.eval(&p.cond)? {
                                 return Some(Verdict::deny(VerdictDenial::Forbidden {
                                     policy: pi,
@@ -731,10 +733,7 @@ impl Fast {
                         let at = start as usize + k * p.width as usize;
                         let row = &c.profiles.rows[at..at + p.width as usize];
                         let mut en = env(self, c, q, Some(pos), row);
-                        if p.width > 0 || needs_principal_sym(&p.cond) {
-                            en.principal_sym =
-                                self.find_ref(c, e.ty, e.id).map_or(NONE, |s| s.key - 1);
-                        }
+                        en.principal_sym = syms[pos];
                         if en.eval(&p.cond)? {
                             any = true;
                             if !grants[..ng].contains(&(pos as u8, pi)) {
@@ -930,19 +929,6 @@ pub struct QueryBuf<'r> {
 
 fn valid_entity(e: &Entity<'_>) -> bool {
     !e.ty.is_empty() && !e.id.is_empty() && !e.ty.contains(':')
-}
-
-fn needs_principal_sym(c: &FCond) -> bool {
-    match c {
-        FCond::True | FCond::False => false,
-        FCond::And(cs) | FCond::Or(cs) => cs.iter().any(needs_principal_sym),
-        FCond::Not(c) => needs_principal_sym(c),
-        FCond::Cmp(a, _, b) => matches!(a, Term::Bound(0)) || matches!(b, Term::Bound(0)),
-        FCond::In(a, set) => {
-            matches!(a, Term::Bound(0)) || set.iter().any(|t| matches!(t, Term::Bound(0)))
-        }
-        FCond::Lookup(_, args) => args.iter().any(|t| matches!(t, Term::Bound(0))),
-    }
 }
 
 struct Compiler<'a> {

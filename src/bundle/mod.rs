@@ -215,9 +215,9 @@ pub(crate) fn walk_terms<'c>(c: &'c Cond, f: &mut impl FnMut(&'c CondTerm)) {
         }
         Cond::In { lhs, set, .. } => {
             f(lhs);
-            set.iter().for_each(|t| f(t));
+            set.iter().for_each(&mut *f);
         }
-        Cond::Lookup { args, .. } => args.iter().for_each(|t| f(t)),
+        Cond::Lookup { args, .. } => args.iter().for_each(f),
     }
 }
 

@@ -8,7 +8,7 @@ use super::token::read_text;
 use super::{load, report_error, Common, EvalArgs, Format, EXIT_ERROR, EXIT_OK};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value as Json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use ztpol::bundle::{self, BundleError, KeySet, SigningKey, Trust};
 
 #[derive(Debug, Clone, Args)]
@@ -102,18 +102,18 @@ fn format_of(f: Option<Format>) -> Format {
     })
 }
 
-fn read_bytes(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
 /// Reads a signing key given on the command line.
-pub fn signing_key(path: &PathBuf, kid: &str) -> Result<SigningKey, String> {
+pub fn signing_key(path: &Path, kid: &str) -> Result<SigningKey, String> {
     let pem = read_bytes(path)?;
     SigningKey::from_pem(&pem, kid).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// Reads a key set given on the command line.
-pub fn key_set(path: &PathBuf) -> Result<KeySet, String> {
+pub fn key_set(path: &Path) -> Result<KeySet, String> {
     let text = read_text(path)?;
     KeySet::from_jwks(&text).map_err(|e| format!("`{}`: {e}", path.display()))
 }
