@@ -654,7 +654,9 @@ impl Fast {
             }
         }
 
-        // Forbids: by statement, then chain position.
+        // Forbids: by statement, then chain position. Every instance of one (statement,
+        // position) is evaluated before answering, so that the answer does not depend on the
+        // order of instances (which differs between the bundle's numbering and the source's).
         for &pi in cands {
             let p = &self.policies[pi as usize];
             if !p.forbid || !covers(p) {
@@ -663,18 +665,20 @@ impl Fast {
             match &p.who {
                 Who::Request => {
                     let rows = self.rows.get(p.rows as usize)?;
+                    let mut hit = false;
                     for k in 0..rows.count {
                         let row = if rows.arity == 0 {
                             &[][..]
                         } else {
                             rows.tuple(k)
                         };
-                        if env(self, c, q, None, row).eval(&p.cond)? {
-                            return Some(Verdict::deny(VerdictDenial::Forbidden {
-                                policy: pi,
-                                position: None,
-                            }));
-                        }
+                        hit |= env(self, c, q, None, row).eval(&p.cond)?;
+                    }
+                    if hit {
+                        return Some(Verdict::deny(VerdictDenial::Forbidden {
+                            policy: pi,
+                            position: None,
+                        }));
                     }
                 }
                 Who::Chain(ty) => {
@@ -688,17 +692,19 @@ impl Fast {
                         else {
                             continue;
                         };
+                        let mut hit = false;
                         for k in 0..nrows as usize {
                             let at = start as usize + k * p.width as usize;
                             let row = &c.profiles.rows[at..at + p.width as usize];
                             let mut en = env(self, c, q, Some(pos), row);
                             en.principal_sym = syms[pos];
-                            if en.eval(&p.cond)? {
-                                return Some(Verdict::deny(VerdictDenial::Forbidden {
-                                    policy: pi,
-                                    position: Some(pos as u8),
-                                }));
-                            }
+                            hit |= en.eval(&p.cond)?;
+                        }
+                        if hit {
+                            return Some(Verdict::deny(VerdictDenial::Forbidden {
+                                policy: pi,
+                                position: Some(pos as u8),
+                            }));
                         }
                     }
                 }
