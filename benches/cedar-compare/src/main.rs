@@ -178,7 +178,7 @@ fn main() {
         format!("{load_ms:.2} (digest + Ed25519 signature + decode + tables)"),
         format!("{:.1} (parse policies + entities JSON)", ms(cedar_load)),
         "< 10".into(),
-        load_ms * 100_000.0 / users as f64 < 10.0,
+        load_ms * 100_000.0 / (users as f64) < 10.0,
     );
     row(
         "build, input facts/s",

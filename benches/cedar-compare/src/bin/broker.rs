@@ -5,6 +5,7 @@
 //! broker cedar POLICIES ENTITIES USERS N
 
 #[path = "../cedar_side.rs"]
+#[allow(dead_code)]
 mod cedar_side;
 #[path = "../ztpol_side.rs"]
 #[allow(dead_code)]
@@ -55,10 +56,12 @@ fn main() {
             let loaded = t0.elapsed();
             for j in 0..n {
                 let i = (j * 7919) % users;
+                let amount = [50, 150, 250, 600, 1200][j % 5];
+                let region = ["US", "EU", "APAC"][j % 3];
                 let doc = serde_json::json!({
                     "subject": {"type": "agent", "id": format!("a{i}-0")},
-                    "action": {"name": "orders.refund", "properties": {"amount": [50, 150, 250, 600, 1200][j % 5]}},
-                    "resource": {"type": "order", "id": format!("o-{i}"), "properties": {"region": ["US", "EU", "APAC"][j % 3]}},
+                    "action": {"name": "orders.refund", "properties": {"amount": amount}},
+                    "resource": {"type": "order", "id": format!("o-{i}"), "properties": {"region": region}},
                     "context": {"on_behalf_of": [{"type": "user", "id": format!("u{i}")}], "session": {"tainted": false}}
                 });
                 allowed += usize::from(cedar.decide(&cedar_side::request(&doc)));
