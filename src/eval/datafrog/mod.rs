@@ -48,6 +48,7 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
 
     // Permuted copies of final relations, shared by every later stratum.
     let mut permuted: HashMap<IndexKey, Rows> = HashMap::new();
+    let mut offsets: HashMap<IndexKey, Option<Vec<u32>>> = HashMap::new();
     for stratum in &program.strata {
         let mut rels = stratum.relations.clone();
         for &r in &stratum.rules {
@@ -75,20 +76,23 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
                 permuted.insert(key.clone(), Rows::from_unsorted(arity, src.len(), data));
             }
         }
+        for key in &indexes.statics {
+            if !offsets.contains_key(key) {
+                let r = static_rows(key, &rows, &permuted);
+                let table = exec::first_column_offsets(r.arity(), r.flat(), program.interner.len());
+                offsets.insert(key.clone(), table);
+            }
+        }
         let statics: Vec<Flat<'_>> = indexes
             .statics
             .iter()
             .map(|key| {
-                let r = if key.is_identity() {
-                    &rows[key.rel.index()]
-                } else {
-                    // Inserted just above for every non-identity key.
-                    &permuted[key]
-                };
+                let r = static_rows(key, &rows, &permuted);
                 Flat {
                     arity: r.arity(),
                     len: r.len(),
                     data: r.flat(),
+                    first: offsets.get(key).and_then(|o| o.as_deref()),
                 }
             })
             .collect();
@@ -131,9 +135,24 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
         for (&r, result) in locals.rels.iter().zip(derived) {
             rows[r.index()] = result;
             permuted.retain(|k, _| k.rel != r);
+            offsets.retain(|k, _| k.rel != r);
         }
     }
     Ok(Model { rows })
+}
+
+/// The contents of a static index: the relation itself, or its permuted copy.
+fn static_rows<'r>(
+    key: &IndexKey,
+    rows: &'r [Rows],
+    permuted: &'r HashMap<IndexKey, Rows>,
+) -> &'r Rows {
+    if key.is_identity() {
+        &rows[key.rel.index()]
+    } else {
+        // Every non-identity key of a stratum is inserted before its indexes are read.
+        &permuted[key]
+    }
 }
 
 /// One stratum's evaluation, generic over the tuple representation.
