@@ -160,6 +160,18 @@ fn derived(program: &Program, engine: Engine) -> usize {
     }
 }
 
+/// User + system CPU time of this process (Linux `/proc`, 10 ms resolution), so that figures
+/// on a loaded machine can be read against wall-clock ones.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is parenthesised and may contain spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// One untimed-by-criterion run: tuples, seconds, peak heap bytes per derived tuple.
 fn report(name: &str, program: &Program, engine: Engine) -> u64 {
     let input = input_model(program, &[]);
@@ -172,17 +184,23 @@ fn report(name: &str, program: &Program, engine: Engine) -> u64 {
     };
     let base = IN_USE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
+    let cpu = cpu_seconds();
     let t = Instant::now();
     let model = match evaluate(program, &input, &config) {
         Ok(m) => m,
         Err(e) => panic!("benchmark program failed: {e}"),
     };
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu).map(|(after, before)| after - before);
     let peak = PEAK.load(Ordering::Relaxed) - base;
     let n = model.get(RelId(1)).len();
     drop(model);
+    let cpu = match cpu {
+        Some(c) if c > 0.0 => format!(" (cpu {c:.2} s = {:.2} M tuples/s)", n as f64 / c / 1e6),
+        Some(_) | None => String::new(),
+    };
     eprintln!(
-        "{name:<28} {engine:?}: {n} derived tuples in {secs:.3} s = {:.2} M tuples/s, \
+        "{name:<20} {engine:?}: {n} derived tuples in {secs:.3} s = {:.2} M tuples/s{cpu}, \
          peak heap {:.1} MB = {:.1} bytes/tuple",
         n as f64 / secs / 1e6,
         peak as f64 / 1e6,
@@ -199,6 +217,7 @@ fn datafrog_baseline(name: &str, program: &Program) {
         .iter()
         .map(|f| (f.values[0].0, f.values[1].0))
         .collect();
+    let cpu = cpu_seconds();
     let t = Instant::now();
     let mut iteration = datafrog::Iteration::new();
     let path = iteration.variable::<(u32, u32)>("path");
@@ -211,9 +230,14 @@ fn datafrog_baseline(name: &str, program: &Program) {
     }
     let n = path.complete().len();
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds()
+        .zip(cpu)
+        .map_or(0.0, |(after, before)| after - before);
     eprintln!(
-        "{name:<28} plain datafrog: {n} tuples in {secs:.3} s = {:.2} M tuples/s",
-        n as f64 / secs / 1e6
+        "{name:<20} plain datafrog: {n} tuples in {secs:.3} s = {:.2} M tuples/s \
+         (cpu {cpu:.2} s = {:.2} M tuples/s)",
+        n as f64 / secs / 1e6,
+        n as f64 / cpu.max(0.01) / 1e6
     );
 }
 
@@ -230,11 +254,20 @@ fn bench(c: &mut Criterion) {
         ("random/200x400", random_graph(200, 400), Engine::Datafrog),
         ("random/200x400", random_graph(200, 400), Engine::Naive),
     ];
-    datafrog_baseline("chain/2000", &workloads[0].1);
-    datafrog_baseline("random/2000x4000", &workloads[1].1);
+    // A criterion filter (`cargo bench --bench closure -- Datafrog/chain`) also limits the
+    // one-off reports.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |id: &str| filter.as_deref().is_none_or(|f| id.contains(f));
+    if wanted("baseline") {
+        datafrog_baseline("chain/2000", &workloads[0].1);
+        datafrog_baseline("random/2000x4000", &workloads[1].1);
+    }
     let mut group = c.benchmark_group("closure");
     group.sample_size(10);
     for (name, program, engine) in &workloads {
+        if !wanted(&format!("{engine:?}/{name}")) {
+            continue;
+        }
         let n = report(name, program, *engine);
         group.throughput(Throughput::Elements(n));
         group.bench_with_input(
