@@ -160,6 +160,13 @@ impl<T: Tup> Sink<T> {
             }
             self.compact_at[rel] = (buf.len() * 2).max(COMPACT_MIN);
         }
+        self.tick()
+    }
+
+    /// Counts one unit of work (a derived tuple or a matched tuple) and reads the clock every
+    /// [`CLOCK_EVERY`] of them, so that a round that derives little still honours the limit.
+    #[inline]
+    fn tick(&mut self) -> Result<(), Stop> {
         self.since_clock += 1;
         if self.since_clock >= CLOCK_EVERY {
             self.since_clock = 0;
@@ -294,6 +301,7 @@ fn run<T: Tup>(
             };
             for batch in views.dyn_old[index].iter().copied().chain(newest) {
                 for t in tuple_range(batch, &key) {
+                    st.sink.tick()?;
                     if matches(&s.cols, &t.cols()[k..arity], &mut st.env) {
                         run(views, plan, variant, step + 1, st)?;
                     }
@@ -308,6 +316,7 @@ fn run<T: Tup>(
                 }
             } else {
                 for t in flat.range(&key).chunks_exact(flat.arity) {
+                    st.sink.tick()?;
                     if matches(&s.cols, &t[k..], &mut st.env) {
                         run(views, plan, variant, step + 1, st)?;
                     }
