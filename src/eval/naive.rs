@@ -150,7 +150,18 @@ fn join(
         return;
     };
     let mut newly_bound = Vec::new();
-    for tuple in &db[atom.rel.index()] {
+    // When the first column is known, only tuples starting with it can match: the set is
+    // sorted, so they form one range. Otherwise every tuple is tried.
+    let set = &db[atom.rel.index()];
+    let first = atom.args.first().and_then(|t| value_of(t, bindings));
+    let candidates: Box<dyn Iterator<Item = &Tuple>> = match first {
+        Some(v) => Box::new(
+            set.range(vec![v]..)
+                .take_while(move |t| t.first() == Some(&v)),
+        ),
+        None => Box::new(set.iter()),
+    };
+    for tuple in candidates {
         if unify(atom, tuple, bindings, &mut newly_bound) {
             join(interner, rule, rest, db, bindings, out);
         }
