@@ -44,6 +44,14 @@ struct StrayClose {
     open: Option<(char, usize)>,
 }
 
+/// The offset of a pest error, relative to the parsed text.
+pub(super) fn error_offset(err: &pest::error::Error<Rule>) -> usize {
+    match err.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    }
+}
+
 /// Explains the pest failure `err` of the item parsed from `text[base..]`.
 pub(super) fn diagnose(
     file: FileId,
@@ -51,11 +59,7 @@ pub(super) fn diagnose(
     base: usize,
     err: &pest::error::Error<Rule>,
 ) -> Failure {
-    let err_pos = base
-        + match err.location {
-            pest::error::InputLocation::Pos(p) => p,
-            pest::error::InputLocation::Span((s, _)) => s,
-        };
+    let err_pos = base + error_offset(err);
     let err_pos = err_pos.min(text.len());
     let item_start = skip_trivia(text, base).min(err_pos);
     let scan = scan(text, item_start, err_pos);
@@ -228,7 +232,7 @@ fn ident_end(text: &str, start: usize) -> usize {
 }
 
 /// Skips whitespace and complete comments from `pos`.
-fn skip_trivia(text: &str, mut pos: usize) -> usize {
+pub(super) fn skip_trivia(text: &str, mut pos: usize) -> usize {
     loop {
         let rest = &text[pos..];
         let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n', '\u{FEFF}']);
@@ -244,6 +248,64 @@ fn skip_trivia(text: &str, mut pos: usize) -> usize {
             return pos;
         }
     }
+}
+
+/// Likely item boundaries, outside strings and comments: the offsets just after every `;` and
+/// every `.` followed by whitespace (or a comment, or the end), and the starts of lines that
+/// begin like an item (see [`starts_item`]). A complete item never goes on past the first two
+/// kinds, and only a syntax error or an unusual layout past the third; the parser reads each
+/// item from a slice that stops at one of them, so that its work is proportional to the item.
+pub(super) fn statement_ends(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut ends = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(text.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(n) => i += 2 + n + 2,
+                None => break,
+            },
+            b'"' => i = string_end(bytes, i).0,
+            b';' => {
+                i += 1;
+                ends.push(i);
+            }
+            b'.' => {
+                i += 1;
+                if bytes
+                    .get(i)
+                    .is_none_or(|&n| n.is_ascii_whitespace() || n == b'/')
+                {
+                    ends.push(i);
+                }
+            }
+            b'\n' => {
+                i += 1;
+                if i < bytes.len() && starts_item(text, i) && ends.last() != Some(&i) {
+                    ends.push(i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    ends
+}
+
+/// The end of the string literal opening at `start`, and whether it is closed on its line.
+fn string_end(bytes: &[u8], start: usize) -> (usize, bool) {
+    let mut j = start + 1;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' if bytes.get(j + 1).is_some_and(|&n| n != b'\n') => j += 2,
+            b'"' => return (j + 1, true),
+            b'\n' => return (j, false),
+            _ => j += 1,
+        }
+    }
+    (bytes.len(), false)
 }
 
 /// The token at `pos`, as a byte range, for "found `...`".
@@ -338,20 +400,7 @@ fn scan(text: &str, start: usize, err_pos: usize) -> Scan {
                 }
             },
             b'"' => {
-                let mut j = i + 1;
-                let mut closed = false;
-                while j < bytes.len() {
-                    match bytes[j] {
-                        b'\\' if bytes.get(j + 1).is_some_and(|&n| n != b'\n') => j += 2,
-                        b'"' => {
-                            closed = true;
-                            j += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        _ => j += 1,
-                    }
-                }
+                let (j, closed) = string_end(bytes, i);
                 let j = j.min(bytes.len());
                 if !closed && s.unclosed_string.is_none() {
                     let end = if bytes.get(j.saturating_sub(1)) == Some(&b'\r') {
