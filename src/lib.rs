@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod data;
+pub mod decide;
 pub mod diag;
 pub mod eval;
 pub mod ir;
@@ -14,3 +15,4 @@ pub mod render;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod token;

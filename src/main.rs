@@ -26,6 +26,12 @@ enum Command {
     ///
     /// Example: ztpol query graph.ztp --facts facts/ 'path("a", X)'
     Query(cli::query::QueryArgs),
+    /// Decide one request (`--request`) or many (`--requests`: JSON lines or an AuthZEN batch).
+    ///
+    /// Exit status: one request: 0 allow, 2 deny, 1 malformed; many: 0.
+    Decide(cli::decide::DecideArgs),
+    /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
+    Token(cli::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +39,8 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check(args) => cli::check::run(args),
         Command::Query(args) => cli::query::run(args),
+        Command::Decide(args) => cli::decide::run(args),
+        Command::Token(args) => cli::token::run(args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,219 @@
+//! `ztpol decide PATH... --request FILE|-` (one decision) or `--requests FILE|-` (JSON lines,
+//! or one AuthZEN batch document with `evaluations`).
+//!
+//! Exit status: one request: 0 allow, 2 deny, 1 usage, I/O or malformed request (its deny
+//! response is still printed); many requests: 0, or 1 when the input cannot be read or the
+//! batch document itself is malformed.
+//!
+//! With `--token FILE`, the subject, chain and scope come from the verified token (keys from
+//! `--jwks`, `--key` or `--secret-file`); a token that is not accepted denies every request.
+
+use super::token::{read_text, KeyArgs};
+use super::{load, Common, EvalArgs, Format, EXIT_DENY, EXIT_ERROR, EXIT_OK};
+use clap::Args;
+use serde_json::Value as Json;
+use std::io::Write;
+use std::path::PathBuf;
+use ztpol::decide::{self, batch, Auth, Decider, Decision};
+use ztpol::ir::Program;
+use ztpol::token::{Identity, TokenError};
+
+#[derive(Debug, Clone, Args)]
+pub struct DecideArgs {
+    /// Policy files (`.ztp`) or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// One AuthZEN evaluation request (JSON file, `-` for standard input).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "requests",
+        conflicts_with = "requests"
+    )]
+    pub request: Option<PathBuf>,
+    /// Many requests: JSON lines (one request per line), or one AuthZEN batch document with
+    /// `evaluations` (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub requests: Option<PathBuf>,
+    /// An identity token (JWT) naming the subject, the delegation chain and the scope.
+    #[arg(long, value_name = "FILE")]
+    pub token: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub eval: EvalArgs,
+}
+
+pub fn run(args: &DecideArgs) -> u8 {
+    let format = args.common.format();
+    // The identity, verified before anything is decided.
+    let verified: Option<Result<Identity, TokenError>> = match &args.token {
+        None => None,
+        Some(path) => {
+            let verifier = match args.keys.verifier() {
+                Ok(Some(v)) => v,
+                Ok(None) => {
+                    eprintln!("error: `--token` needs a key: `--jwks FILE`, `--key PEM` or `--secret-file FILE`");
+                    return EXIT_ERROR;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            let text = match read_text(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            Some(verifier.verify(&text))
+        }
+    };
+    let auth = match &verified {
+        None => Auth::None,
+        Some(Ok(id)) => Auth::Identity(id),
+        Some(Err(e)) => Auth::Rejected(e),
+    };
+
+    let loaded = match load(
+        &args.paths,
+        &args.common.data,
+        None,
+        &args.eval.config(),
+        format,
+    ) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let hash = match hash_with_data(&loaded.program, &args.common.data) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let decider = Decider::new(&loaded.program, &loaded.model).with_policy_hash(hash);
+
+    if let Some(path) = &args.request {
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        };
+        let json: Json = match serde_json::from_str(&text) {
+            Ok(j) => j,
+            Err(e) => {
+                let err = decide::RequestError::new("request", format!("not JSON: {e}"));
+                print_single(
+                    &decider,
+                    &Decision::deny(None, decide::Denial::Malformed(err)),
+                    format,
+                );
+                return EXIT_ERROR;
+            }
+        };
+        let decision = decider.decide_document(&json, auth);
+        print_single(&decider, &decision, format);
+        return match (&decision.allowed, &decision.denial) {
+            (true, _) => EXIT_OK,
+            (false, Some(decide::Denial::Malformed(_))) => EXIT_ERROR,
+            (false, _) => EXIT_DENY,
+        };
+    }
+
+    let Some(path) = &args.requests else {
+        eprintln!("error: give `--request FILE` or `--requests FILE`");
+        return EXIT_ERROR;
+    };
+    let text = match read_text(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let respond = |j: &Json| decider.respond(j, auth);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Ok(doc) = serde_json::from_str::<Json>(&text) {
+        if batch::is_batch(&doc) {
+            return match batch::run_batch(&doc, respond) {
+                Ok(resp) => {
+                    let _ = writeln!(out, "{}", pretty(&resp, format));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: malformed batch: {e}");
+                    EXIT_ERROR
+                }
+            };
+        }
+    }
+    match batch::run_lines(text.as_bytes(), &mut out, respond, |e| decider.malformed(e)) {
+        Ok(_) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write the responses: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// The policy hash over the sources and every data file (attached and `--data`).
+fn hash_with_data(program: &Program, extra: &[PathBuf]) -> Result<String, String> {
+    let mut data = Vec::new();
+    for p in program.data_files.iter().chain(extra) {
+        let bytes = std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+        data.push((p.display().to_string(), bytes));
+    }
+    let refs: Vec<(&str, &[u8])> = data
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    Ok(decide::policy_hash(program, &refs))
+}
+
+fn pretty(json: &Json, format: Format) -> String {
+    match format {
+        Format::Human => serde_json::to_string_pretty(json).unwrap_or_else(|_| json.to_string()),
+        Format::Json => json.to_string(),
+    }
+}
+
+fn print_single(decider: &Decider<'_>, decision: &Decision, format: Format) {
+    let program = decider.program();
+    match format {
+        Format::Json => {
+            let resp = decide::response::to_json(program, decision, decider.policy_hash());
+            println!("{resp}");
+        }
+        Format::Human => {
+            let verdict = match (decision.allowed, decision.constraints.is_always()) {
+                (true, true) => "allow",
+                (true, false) => "allow under constraints",
+                (false, _) => "deny",
+            };
+            println!("{verdict}");
+            if decision.allowed && !decision.constraints.is_always() {
+                println!("  constraints: {}", decision.constraints);
+            }
+            if decision.allowed {
+                println!("  grants: {}", decision.grants.join(", "));
+            }
+            println!(
+                "  reason: {}",
+                decide::response::reason_admin(program, decision)
+            );
+            println!(
+                "  reason for the agent: {}",
+                decide::response::reason_user(decision)
+            );
+            println!("  policy: {}", decider.policy_hash());
+        }
+    }
+}
