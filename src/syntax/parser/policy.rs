@@ -362,10 +362,27 @@ fn parse_cond_primary(ctx: &mut Ctx, pair: Pair<'_>) -> ast::Cond {
             ast::Cond::Lookup { rel, args, span }
         }
         Rule::cond_in => {
-            // `cond_in = { operand ~ kw_in ~ lbracket ~ (operand ~ (comma ~ operand)*)? ~ rbracket }`
+            // `cond_in = { operand ~ kw_in ~ (set_literal | compat_set) }`
             let mut parts = inner.into_inner();
             let lhs = parse_operand(ctx, next(&mut parts));
-            let set = parts
+            let _in = next(&mut parts);
+            let set = next(&mut parts);
+            if set.as_rule() == Rule::compat_set {
+                let set_span = ctx.span(set.as_span());
+                ctx.error(
+                    Diagnostic::error(
+                        "ztpol::parse::set-in-parens",
+                        "a set is written in square brackets",
+                    )
+                    .at(set_span, "did you mean `[...]`?")
+                    .with_help(format!(
+                        "write `in [{}]`",
+                        set.as_str().trim_start_matches('(').trim_end_matches(')')
+                    )),
+                );
+            }
+            let set = set
+                .into_inner()
                 .filter(|p| p.as_rule() == Rule::operand)
                 .map(|p| parse_operand(ctx, p))
                 .collect();

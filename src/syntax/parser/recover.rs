@@ -149,6 +149,21 @@ pub(super) fn diagnose(
         return fail(d, scan.resync);
     }
 
+    // An item that starts with a misspelt keyword: `permt role "tier1" to ...`.
+    if let Some((word_end, keyword)) = keyword_typo(text, item_start, err_pos) {
+        let word = &text[item_start..word_end];
+        let d = Diagnostic::error(
+            "ztpol::parse::unknown-keyword",
+            format!("unknown keyword `{word}`"),
+        )
+        .at(
+            span(item_start, word_end),
+            format!("did you mean `{keyword}`?"),
+        )
+        .with_help("an item starts with `rel`, `use`, `data`, `permit`, `forbid`, or an atom");
+        return fail(d, scan.resync);
+    }
+
     let (tok_start, tok_end) = token_at(text, err_pos);
     let found = if tok_start >= text.len() {
         "the end of the input".to_string()
@@ -164,21 +179,34 @@ pub(super) fn diagnose(
     };
     let mut d =
         Diagnostic::error("ztpol::parse::expected", message).at(span(tok_start, tok_end), label);
-    if let Some(help) = keyword_typo(text, item_start, err_pos) {
-        d = d.with_help(help);
+    if let Some(keyword) = keyword_as_relation(text, item_start, err_pos) {
+        d = d.with_help(format!(
+            "`{keyword}` is a keyword: it cannot name the relation of a fact or a rule head"
+        ));
     }
     fail(d, scan.resync)
 }
 
-/// `did you mean `permit`?` when the item starts with a misspelt keyword (`permt role ...`).
-fn keyword_typo(text: &str, item_start: usize, err_pos: usize) -> Option<String> {
+/// The end of the item's first word and the keyword it misspells, when the item starts with a
+/// word that is not a relation name (no `(` follows) and is close to an item keyword.
+fn keyword_typo(text: &str, item_start: usize, err_pos: usize) -> Option<(usize, &'static str)> {
     let word_end = ident_end(text, item_start);
     let word = &text[item_start..word_end];
     if word.is_empty() || word_end > err_pos || text[word_end..].trim_start().starts_with('(') {
         return None;
     }
     let keyword = did_you_mean(word, ["rel", "use", "data", "permit", "forbid"])?;
-    Some(format!("did you mean `{keyword}`?"))
+    Some((word_end, keyword))
+}
+
+/// The keyword an item starts with when it is used as a relation name: `data("x").`
+fn keyword_as_relation(text: &str, item_start: usize, err_pos: usize) -> Option<&str> {
+    let word_end = ident_end(text, item_start);
+    let word = &text[item_start..word_end];
+    let rest = &text[word_end..];
+    let paren_at = word_end + (rest.len() - rest.trim_start().len());
+    let is_keyword = matches!(word, "rel" | "use" | "data" | "permit" | "forbid");
+    (is_keyword && text[paren_at..].starts_with('(') && err_pos == paren_at).then_some(word)
 }
 
 /// `permit statement` or `forbid statement`, from the first such word of the item.
