@@ -429,7 +429,7 @@ impl Env<'_> {
             Cond::Not(c) => match full_span(c) {
                 Some(span) => format!(
                     "not ({}) failed{}",
-                    self.program.sources.snippet(span),
+                    snippet(self.program, span),
                     self.values_text(c)
                 ),
                 None => "not (...) failed".into(),
@@ -437,7 +437,7 @@ impl Env<'_> {
             Cond::Cmp { span, .. } | Cond::In { span, .. } | Cond::Lookup { span, .. } => {
                 format!(
                     "{} failed{}",
-                    self.program.sources.snippet(*span),
+                    snippet(self.program, *span),
                     self.values_text(cond)
                 )
             }
@@ -479,4 +479,23 @@ fn collect_attr_terms<'c>(cond: &'c Cond, out: &mut Vec<&'c CondTerm>) {
         }
         Cond::Lookup { args, .. } => out.extend(args),
     }
+}
+
+/// The source text of a span; empty when the span points at no loaded file (programs built
+/// without sources).
+pub fn snippet(program: &Program, span: Span) -> &str {
+    if has_file(program, span) {
+        program.sources.snippet(span)
+    } else {
+        ""
+    }
+}
+
+/// `file:line:col` of a span, when it points at a loaded file.
+pub fn location(program: &Program, span: Span) -> Option<String> {
+    has_file(program, span).then(|| program.sources.location(span))
+}
+
+fn has_file(program: &Program, span: Span) -> bool {
+    program.sources.files().any(|(id, _)| id == span.file)
 }

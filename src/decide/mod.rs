@@ -205,7 +205,7 @@ impl<'a> Decider<'a> {
                         id: p.id.clone(),
                         principal,
                         condition: cond::full_span(&p.cond)
-                            .map(|s| program.sources.snippet(s).to_string()),
+                            .map(|s| cond::snippet(program, s).to_string()),
                     })),
                     Ok(Tri::Residual(c)) => {
                         pending.push((p.id.clone(), c));
