@@ -110,7 +110,9 @@ impl Gen {
             }
             5 => {
                 let n = self.rng.random_range(1..3);
-                let set: Vec<T> = (0..n).map(|_| s(*self.pick(&REGIONS))).collect();
+                let set: Vec<T> = (0..n)
+                    .map(|_| s(REGIONS[self.rng.random_range(0..REGIONS.len())]))
+                    .collect();
                 b.is_in(a("resource.region"), &set)
             }
             6 => {
