@@ -7,6 +7,8 @@
 pub mod datafrog;
 pub mod naive;
 mod rows;
+#[cfg(test)]
+mod tests;
 
 pub use rows::{Model, Rows};
 

@@ -43,6 +43,23 @@ impl Rows {
         Rows { arity, len, data }
     }
 
+    /// Builds rows from `data` that already holds `count` tuples sorted and without duplicates
+    /// (the engines' own output).
+    pub(crate) fn from_sorted(arity: usize, count: usize, data: Vec<Sym>) -> Rows {
+        debug_assert_eq!(data.len(), count * arity);
+        debug_assert!(arity == 0 || data.chunks_exact(arity).is_sorted_by(|a, b| a < b));
+        Rows {
+            arity,
+            len: if arity == 0 { count.min(1) } else { count },
+            data,
+        }
+    }
+
+    /// The tuples stored flat, `arity` symbols each, in sorted order.
+    pub(crate) fn flat(&self) -> &[Sym] {
+        &self.data
+    }
+
     /// Builds rows from tuples in any order.
     pub fn from_tuples<'a>(arity: usize, tuples: impl IntoIterator<Item = &'a [Sym]>) -> Rows {
         let mut data = Vec::new();
