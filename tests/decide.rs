@@ -675,3 +675,103 @@ fn the_policy_hash_covers_sources_and_data() {
     assert_eq!(h1, ztpol::decide::policy_hash(&p, &[("d.json", b"{}")]));
     assert_eq!(h0.len(), "sha256:".len() + 64);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Data-driven cases from source: `tests/decide/NAME.ztp` with `tests/decide/NAME.cases.json`, a
+// list of `{"name", "request", "decision", "constraints"?, "grants"?, "admin"?}`. A given
+// `constraints` must equal the response's (`null`: none); `admin` must occur in `reason_admin`.
+// Every fully-known case is also decided by the reference path, which must agree.
+
+fn compile_case(path: &std::path::Path) -> (Program, Model, Model) {
+    let compiled = ztpol::load::compile_paths(&[path.to_path_buf()]).unwrap();
+    let program = compiled.program.unwrap_or_else(|| {
+        panic!(
+            "`{}` does not check: {:#?}",
+            path.display(),
+            compiled.diagnostics
+        )
+    });
+    let input = ztpol::eval::input_model(&program, &[]);
+    let model = ztpol::eval::evaluate(&program, &input, &Default::default()).unwrap();
+    (program, input, model)
+}
+
+#[test]
+fn source_cases_decide_as_expected() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/decide");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ztp"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for ztp in files {
+        let (program, input, model) = compile_case(&ztp);
+        let decider = Decider::new(&program, &model);
+        let cases_path = ztp.with_extension("cases.json");
+        let cases: Json =
+            serde_json::from_str(&std::fs::read_to_string(&cases_path).unwrap()).unwrap();
+        for case in cases.as_array().unwrap() {
+            n += 1;
+            let name = case["name"].as_str().unwrap_or("?");
+            let resp = decider.decide_json(&case["request"]);
+            let ctx = &resp["context"];
+            let mut problems = Vec::new();
+            if resp["decision"] != case["decision"] {
+                problems.push(format!(
+                    "decision {} (expected {})",
+                    resp["decision"], case["decision"]
+                ));
+            }
+            if let Some(c) = case.get("constraints") {
+                let got = ctx.get("constraints").cloned().unwrap_or(Json::Null);
+                if got != *c {
+                    problems.push(format!("constraints {got} (expected {c})"));
+                }
+            }
+            if let Some(g) = case.get("grants") {
+                if ctx["grants"] != *g {
+                    problems.push(format!("grants {} (expected {g})", ctx["grants"]));
+                }
+            }
+            if let Some(a) = case.get("admin").and_then(Json::as_str) {
+                if !admin(&resp).contains(a) {
+                    problems.push(format!("reason_admin `{}` lacks `{a}`", admin(&resp)));
+                }
+            }
+            if let Ok(request) = Request::from_json(&case["request"]) {
+                let staged = decider.decide(&request);
+                if staged.constraints.is_always() {
+                    match ztpol::decide::reference::decide(
+                        &program,
+                        &input,
+                        &request,
+                        &Default::default(),
+                    ) {
+                        Ok(r) if r != staged.allowed => {
+                            problems.push(format!("the reference path says {r}"))
+                        }
+                        Ok(_) | Err(ztpol::decide::reference::ReferenceError::Unknown(_)) => {}
+                        Err(e) => problems.push(format!("reference error: {e}")),
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                failures.push(format!(
+                    "{}: {name}: {}\n  response {resp}",
+                    ztp.display(),
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
