@@ -775,3 +775,93 @@ fn source_cases_decide_as_expected() {
         failures.join("\n")
     );
 }
+
+/// Replaces a random node of `json` with a random value, or removes an object field.
+fn mutate(rng: &mut rand::rngs::StdRng, json: &mut Json) {
+    use rand::Rng;
+    let junk = |rng: &mut rand::rngs::StdRng| -> Json {
+        match rng.random_range(0..9) {
+            0 => Json::Null,
+            1 => json!(rng.random_bool(0.5)),
+            2 => json!(rng.random_range(-3i64..3)),
+            3 => json!(i64::MAX),
+            4 => json!(2.5),
+            5 => json!("x:y"),
+            6 => json!(""),
+            7 => json!([1, "a", null]),
+            _ => json!({"type": "user", "id": "alice", "properties": {"amount": "1"}}),
+        }
+    };
+    let nested = match &*json {
+        Json::Object(m) => !m.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    if !nested || !rng.random_bool(0.7) {
+        *json = junk(rng);
+        return;
+    }
+    match json {
+        Json::Object(m) => {
+            let k = m.keys().nth(rng.random_range(0..m.len())).cloned().unwrap();
+            if rng.random_bool(0.15) {
+                m.remove(&k);
+            } else if let Some(v) = m.get_mut(&k) {
+                mutate(rng, v);
+            }
+        }
+        Json::Array(a) => {
+            let i = rng.random_range(0..a.len());
+            mutate(rng, &mut a[i]);
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn mutated_requests_never_panic_and_fail_closed() {
+    use rand::{Rng, SeedableRng};
+    let (p, m) = desk();
+    let d = Decider::new(&p, &m);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let base = [
+        req(
+            "orders.refund",
+            json!({"amount": 150}),
+            order(Some("US")),
+            &["user:alice"],
+        ),
+        req(
+            "email.send",
+            json!({}),
+            json!({"type": "email", "id": "e"}),
+            &["user:alice"],
+        ),
+        req(
+            "orders.read",
+            json!({}),
+            order(None),
+            &["user:bob", "user:alice"],
+        ),
+    ];
+    let mut allowed = 0;
+    for i in 0..5000 {
+        let mut doc = base[i % base.len()].clone();
+        for _ in 0..rng.random_range(1..4) {
+            mutate(&mut rng, &mut doc);
+        }
+        let r = d.decide_json(&doc);
+        let decision = r["decision"]
+            .as_bool()
+            .expect("every response has a decision");
+        if decision {
+            allowed += 1;
+            // an allow is only ever given to a well-formed request that decides the same way
+            let request = Request::from_json(&doc).expect("allowed requests are well formed");
+            assert!(d.decide(&request).allowed);
+        } else {
+            assert!(r["context"]["reason_user"]["en"].is_string(), "{r}");
+        }
+    }
+    assert!(allowed > 100 && allowed < 4900, "{allowed} of 5000 allowed");
+}
