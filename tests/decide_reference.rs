@@ -869,3 +869,48 @@ fn put_path(obj: &mut Map<String, Json>, path: &[String], value: Json) {
         }
     }
 }
+
+/// Decisions per second on the support desk (parsed requests, staged path only). Run with
+/// `cargo test --release --test decide_reference throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    let (program, _, model) = load_example("examples/support-desk");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/support-desk/requests");
+    let mut requests = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let json: Json = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        if let Ok(r) = Request::from_json(&json) {
+            requests.push((r, json));
+        }
+    }
+    let decider = Decider::new(&program, &model);
+    let rounds = 20_000;
+    let start = std::time::Instant::now();
+    let mut allowed = 0usize;
+    for _ in 0..rounds {
+        for (r, _) in &requests {
+            allowed += usize::from(decider.decide(r).allowed);
+        }
+    }
+    let n = rounds * requests.len();
+    let staged = start.elapsed();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds / 10 {
+        for (_, j) in &requests {
+            std::hint::black_box(decider.decide_json(j));
+        }
+    }
+    let with_json = start.elapsed();
+    eprintln!(
+        "{n} decisions ({allowed} allowed): {:.0} ns per decision; parse + decide + render: {:.0} ns",
+        staged.as_nanos() as f64 / n as f64,
+        with_json.as_nanos() as f64 / (n / 10) as f64
+    );
+}

@@ -7,7 +7,7 @@
 use super::request::{AttrValue, Request};
 use super::residual::{Constraint, Domain, TooLarge};
 use crate::eval::Model;
-use crate::ir::{CmpOp, Cond, CondTerm, Program, RelId, Sym, Value};
+use crate::ir::{Attr, CmpOp, Cond, CondTerm, Program, RelId, Sym, Value};
 use crate::source::Span;
 use std::cmp::Ordering;
 
@@ -97,17 +97,18 @@ pub struct Env<'a> {
     pub row: &'a [Sym],
 }
 
-/// A resolved operand.
+/// A resolved operand: a known value (with the attribute it was read from, for messages), an
+/// unknown attribute, or `_`.
 #[derive(Debug, Clone, PartialEq)]
-enum Operand {
-    Known(Value, Option<String>),
+enum Operand<'c> {
+    Known(Value, Option<&'c Attr>),
     /// An unknown attribute, by its constraint key.
     Unknown(String),
     Wildcard,
 }
 
 impl Env<'_> {
-    fn operand(&self, t: &CondTerm) -> Result<Operand, CondError> {
+    fn operand<'c>(&self, t: &'c CondTerm) -> Result<Operand<'c>, CondError> {
         match t {
             CondTerm::Const(s, _) => Ok(Operand::Known(
                 self.program.interner.value(*s).clone(),
@@ -126,7 +127,7 @@ impl Env<'_> {
             },
             CondTerm::Wildcard(_) => Ok(Operand::Wildcard),
             CondTerm::Attr(attr, span) => match self.request.attr(attr, self.principal) {
-                AttrValue::Known(v) => Ok(Operand::Known(v, Some(attr.dotted()))),
+                AttrValue::Known(v) => Ok(Operand::Known(v, Some(attr))),
                 AttrValue::Unknown => Ok(Operand::Unknown(Request::attr_key(attr, self.principal))),
                 AttrValue::Invalid(found) => Err(CondError::Invalid {
                     attr: attr.dotted(),
@@ -225,8 +226,8 @@ impl Env<'_> {
         match (l, r) {
             (Operand::Known(a, an), Operand::Known(b, bn)) => {
                 let ord = compare_values(&a, &b).ok_or_else(|| CondError::TypeMismatch {
-                    left: describe(&a, an.as_deref()),
-                    right: describe(&b, bn.as_deref()),
+                    left: describe(&a, an),
+                    right: describe(&b, bn),
                     span,
                 })?;
                 Ok(if holds(op, ord) {
@@ -378,9 +379,9 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn describe(v: &Value, attr: Option<&str>) -> String {
+fn describe(v: &Value, attr: Option<&Attr>) -> String {
     match attr {
-        Some(a) => format!("`{a}` ({} {v})", type_name(v)),
+        Some(a) => format!("`{}` ({} {v})", a.dotted(), type_name(v)),
         None => format!("{} `{v}`", type_name(v)),
     }
 }
@@ -450,7 +451,8 @@ impl Env<'_> {
         collect_attr_terms(cond, &mut terms);
         let mut vals: Vec<(String, String)> = Vec::new();
         for t in terms {
-            if let Ok(Operand::Known(v, Some(name))) = self.operand(t) {
+            if let Ok(Operand::Known(v, Some(attr))) = self.operand(t) {
+                let name = attr.dotted();
                 if !vals.iter().any(|(n, _)| *n == name) {
                     vals.push((name, v.to_string()));
                 }

@@ -586,6 +586,12 @@ impl Constraint {
     }
 
     pub fn or(&self, other: &Constraint) -> Result<Constraint, TooLarge> {
+        if self.is_always() || other.is_never() {
+            return Ok(self.clone());
+        }
+        if other.is_always() || self.is_never() {
+            return Ok(other.clone());
+        }
         let mut alts = self.alts.clone();
         alts.extend(other.alts.iter().cloned());
         let mut c = Constraint { alts };
@@ -595,6 +601,12 @@ impl Constraint {
     }
 
     pub fn and(&self, other: &Constraint) -> Result<Constraint, TooLarge> {
+        if self.is_never() || other.is_always() {
+            return Ok(self.clone());
+        }
+        if other.is_never() || self.is_always() {
+            return Ok(other.clone());
+        }
         let mut alts = Vec::new();
         for a in &self.alts {
             for b in &other.alts {
