@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use ztpol::diag::Diagnostic;
 use ztpol::eval::{self, Engine, EvalConfig, Limits, Model};
-use ztpol::ir::{Fact, Program};
+use ztpol::ir::Program;
 use ztpol::render;
 use ztpol::source::SourceMap;
 
@@ -99,10 +99,7 @@ impl EvalArgs {
 /// A checked program with its data loaded and its data-time model computed.
 pub struct Loaded {
     pub program: Program,
-    pub input: Model,
     pub model: Model,
-    /// Every fact loaded from data files, with its origin.
-    pub data_facts: Vec<Fact>,
 }
 
 /// Prints diagnostics in the chosen format: human to standard error, JSON to standard output.
@@ -187,10 +184,5 @@ pub fn load(
             return Err(EXIT_ERROR);
         }
     };
-    Ok(Loaded {
-        program,
-        input,
-        model,
-        data_facts,
-    })
+    Ok(Loaded { program, model })
 }

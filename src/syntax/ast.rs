@@ -20,6 +20,9 @@ pub struct Module {
     pub items: Vec<Item>,
 }
 
+// Items are built once per source item and walked by reference; boxing the policy variant would
+// only add an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `use std::roles;`
