@@ -127,7 +127,9 @@ pub struct Decider<'a> {
 }
 
 impl<'a> Decider<'a> {
-    /// Indexes `program` and its evaluated `model`. The policy hash defaults to the hash of the
+    /// Indexes `program` and its evaluated `model` (which must be the model of `program`: one
+    /// [`Rows`](crate::eval::Rows) per relation, as [`eval::evaluate`](crate::eval::evaluate)
+    /// returns it). The policy hash defaults to the hash of the
     /// source texts alone; [`Decider::with_policy_hash`] sets one that covers the data too.
     pub fn new(program: &'a Program, model: &'a Model) -> Decider<'a> {
         Decider {
