@@ -865,3 +865,31 @@ fn mutated_requests_never_panic_and_fail_closed() {
     }
     assert!(allowed > 100 && allowed < 4900, "{allowed} of 5000 allowed");
 }
+
+#[test]
+fn lookups_over_large_relations_stay_one_domain() {
+    let mut b = Builder::new();
+    let blocked = b.rel("blocked", &[Type::String]);
+    for i in 0..20_000 {
+        b.fact(blocked, &[Value::Str(format!("r{i}"))]);
+    }
+    let cond = b.lookup(blocked, &[a("resource.id")]);
+    b.forbid("no-blocked", &["*"], &[], cond);
+    b.permit("bot", "agent:support-bot", &["x"], &[], Cond::True);
+    let (p, m) = b.finish();
+    let d = Decider::new(&p, &m);
+    let start = std::time::Instant::now();
+    let r = d.decide_json(&json!({"subject": {"type": "agent", "id": "support-bot"},
+        "action": {"name": "x"}, "resource": {"type": "t"}}));
+    assert_eq!(r["decision"], json!(true));
+    let not_in = r["context"]["constraints"][0]["resource.id"]["not_in"]
+        .as_array()
+        .unwrap();
+    assert_eq!(not_in.len(), 20_000);
+    // linear, not quadratic, in the relation's size (generous for debug builds under load)
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -302,6 +302,18 @@ impl Env<'_> {
                 Tri::False
             });
         }
+        // One unknown attribute (possibly in several arguments): the set of values it may take.
+        // (`unknown` is not empty: the all-known case returned above.)
+        let (first_col, first_key) = unknown[0];
+        if unknown.iter().all(|(_, k)| *k == first_key) {
+            let values = matching
+                .filter(|t| unknown.iter().all(|(i, _)| t[*i] == t[first_col]))
+                .map(|t| self.program.interner.value(t[first_col]));
+            return Ok(match Domain::from_values(values) {
+                None => Tri::False,
+                Some(d) => Tri::from_constraint(Constraint::atom(first_key.clone(), d)),
+            });
+        }
         let mut alts = Vec::new();
         'rows: for t in matching {
             let mut alt = super::residual::Alternative::new();

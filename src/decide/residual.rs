@@ -251,6 +251,45 @@ impl Domain {
         }
     }
 
+    /// The domain holding exactly `values`; `None` when there are none. Values of a type other
+    /// than the first one's are left out (a relation column has one type).
+    pub fn from_values<'v>(values: impl IntoIterator<Item = &'v Value>) -> Option<Domain> {
+        let mut values = values.into_iter().peekable();
+        let first = values.peek()?;
+        Some(match first {
+            Value::Int(_) => Domain::Int(IntSet::from_intervals(
+                values
+                    .filter_map(|v| match v {
+                        Value::Int(i) => Some((*i, *i)),
+                        Value::Str(_) | Value::Bool(_) => None,
+                    })
+                    .collect(),
+            )),
+            Value::Str(_) => Domain::Str(StrSet::In(
+                values
+                    .filter_map(|v| match v {
+                        Value::Str(s) => Some(s.clone()),
+                        Value::Int(_) | Value::Bool(_) => None,
+                    })
+                    .collect(),
+            )),
+            Value::Bool(_) => {
+                let mut set = BoolSet {
+                    allow_false: false,
+                    allow_true: false,
+                };
+                for v in values {
+                    match v {
+                        Value::Bool(true) => set.allow_true = true,
+                        Value::Bool(false) => set.allow_false = true,
+                        Value::Int(_) | Value::Str(_) => {}
+                    }
+                }
+                Domain::Bool(set)
+            }
+        })
+    }
+
     /// The values `v` with `v op c`; `None` when that is not expressible (string ordering).
     pub fn from_cmp(op: CmpOp, c: &Value) -> Option<Domain> {
         match c {
@@ -688,18 +727,27 @@ impl Constraint {
                 self.alts.retain(|_| *it.next().unwrap_or(&true));
                 continue;
             }
-            // merge two alternatives equal but for one attribute
-            'outer: for i in 0..self.alts.len() {
+            // merge alternatives equal but for one attribute, as many as one pass finds
+            let mut gone = vec![false; self.alts.len()];
+            for i in 0..self.alts.len() {
+                if gone[i] {
+                    continue;
+                }
                 for j in i + 1..self.alts.len() {
+                    if gone[j] {
+                        continue;
+                    }
                     if let Some(m) = merge(&self.alts[i], &self.alts[j]) {
                         self.alts[i] = m;
-                        self.alts.swap_remove(j);
+                        gone[j] = true;
                         changed = true;
-                        break 'outer;
                     }
                 }
             }
-            if !changed {
+            if changed {
+                let mut it = gone.iter();
+                self.alts.retain(|_| !*it.next().unwrap_or(&false));
+            } else {
                 return;
             }
         }
