@@ -728,26 +728,19 @@ impl Constraint {
                 continue;
             }
             // merge alternatives equal but for one attribute, as many as one pass finds
-            let mut gone = vec![false; self.alts.len()];
-            for i in 0..self.alts.len() {
-                if gone[i] {
-                    continue;
-                }
-                for j in i + 1..self.alts.len() {
-                    if gone[j] {
-                        continue;
-                    }
-                    if let Some(m) = merge(&self.alts[i], &self.alts[j]) {
-                        self.alts[i] = m;
-                        gone[j] = true;
+            let mut merged: Vec<Alternative> = Vec::with_capacity(self.alts.len());
+            'next: for alt in std::mem::take(&mut self.alts) {
+                for m in merged.iter_mut() {
+                    if let Some(u) = merge(m, &alt) {
+                        *m = u;
                         changed = true;
+                        continue 'next;
                     }
                 }
+                merged.push(alt);
             }
-            if changed {
-                let mut it = gone.iter();
-                self.alts.retain(|_| !*it.next().unwrap_or(&false));
-            } else {
+            self.alts = merged;
+            if !changed {
                 return;
             }
         }
