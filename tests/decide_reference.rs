@@ -61,6 +61,7 @@ struct Gen {
     rng: StdRng,
     owner: RelId,
     rank: RelId,
+    pair: RelId,
 }
 
 impl Gen {
@@ -142,6 +143,11 @@ impl Gen {
                     b.lookup(rank, &[T::Col(0), T::W])
                 }
             }
+            11 if self.rng.random_bool(0.5) => {
+                // pair(resource.id, action.n): two attributes in one lookup
+                let pair = self.pair;
+                b.lookup(pair, &[a("resource.id"), a("action.n")])
+            }
             11 => {
                 let owner = self.owner;
                 let who = *self.pick(&PRINCIPALS);
@@ -168,6 +174,12 @@ impl Gen {
         self.owner = b.rel("owner", &[Type::String, Type::String]);
         self.rank = b.rel("rank", &[Type::String, Type::Int]);
         let member = b.rel("member", &[Type::String, Type::String]);
+        self.pair = b.rel("pair", &[Type::String, Type::Int]);
+        for _ in 0..self.rng.random_range(0..6) {
+            let id = self.pick(&IDS).to_string();
+            let n = self.int();
+            b.fact(self.pair, &[Value::Str(id), Value::Int(n)]);
+        }
         for id in IDS {
             if self.rng.random_bool(0.7) {
                 let who = self.pick(&PRINCIPALS).to_string();
@@ -407,6 +419,7 @@ fn staged_and_reference_decisions_agree() {
             rng: StdRng::seed_from_u64(seed),
             owner: RelId(0),
             rank: RelId(0),
+            pair: RelId(0),
         };
         let (program, input, model) = g.program();
         let decider = Decider::new(&program, &model);
