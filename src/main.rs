@@ -35,6 +35,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let code = match &cli.command {
         Command::Check(args) => cli::check::run(args),
@@ -43,4 +44,14 @@ fn main() -> ExitCode {
         Command::Token(args) => cli::token::run(args),
     };
     ExitCode::from(code)
+}
+
+/// Output piped into a reader that stops early (`ztpol query ... | head`) ends the process
+/// quietly, as for other Unix tools, instead of failing on a broken pipe.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
