@@ -3,7 +3,8 @@
 //!
 //! Exit status: one request: 0 allow, 2 deny, 1 usage, I/O or malformed request (its deny
 //! response is still printed); many requests: 0, or 1 when the input cannot be read or the
-//! batch document itself is malformed.
+//! batch document itself is malformed. In JSON lines, a line may itself be a batch document
+//! (its response line is the batch response).
 //!
 //! With `--token FILE`, the subject, chain and scope come from the verified token (keys from
 //! `--jwks`, `--key` or `--secret-file`); a token that is not accepted denies every request.
@@ -176,7 +177,17 @@ pub fn run(args: &DecideArgs) -> u8 {
             };
         }
     }
-    match batch::run_lines(text.as_bytes(), &mut out, respond, |e| decider.malformed(e)) {
+    // A line may itself be a batch document: its response is the batch response.
+    let respond_line = |j: &Json| {
+        if batch::is_batch(j) {
+            batch::run_batch(j, respond).unwrap_or_else(|e| decider.malformed(e))
+        } else {
+            respond(j)
+        }
+    };
+    match batch::run_lines(text.as_bytes(), &mut out, respond_line, |e| {
+        decider.malformed(e)
+    }) {
         Ok(_) if mismatches.get() > 0 => EXIT_ERROR,
         Ok(_) => EXIT_OK,
         Err(e) => {
