@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod decide;
+pub mod explain;
 pub mod query;
 pub mod token;
 
@@ -100,6 +101,8 @@ impl EvalArgs {
 pub struct Loaded {
     pub program: Program,
     pub model: Model,
+    /// The facts loaded from data and facts files (with their origins, for explanations).
+    pub facts: Vec<ztpol::ir::Fact>,
 }
 
 /// Prints diagnostics in the chosen format: human to standard error, JSON to standard output.
@@ -184,5 +187,9 @@ pub fn load(
             return Err(EXIT_ERROR);
         }
     };
-    Ok(Loaded { program, model })
+    Ok(Loaded {
+        program,
+        model,
+        facts: data_facts,
+    })
 }
