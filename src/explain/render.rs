@@ -360,7 +360,13 @@ impl Explainer<'_> {
                 rel,
                 pattern,
                 below,
+                repeated,
             } => {
+                let times = if *repeated {
+                    format!("{times} (the goal above)")
+                } else {
+                    times
+                };
                 let what = if self.rules_of[rel.index()].is_empty() {
                     "no such fact"
                 } else {
@@ -421,8 +427,10 @@ impl Explainer<'_> {
                 rel,
                 pattern,
                 below,
+                repeated,
             } => json!({
                 "kind": "missing",
+                "repeated": repeated,
                 "atom": self.pattern_text(*rel, pattern),
                 "derivable": !self.rules_of[rel.index()].is_empty(),
                 "below": below.as_ref().map(|w| self.why_not_json(w)),

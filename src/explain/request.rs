@@ -427,6 +427,7 @@ impl Explainer<'_> {
                                 p.rel,
                                 &pattern,
                                 self.config.why_not_depth,
+                                &mut Vec::new(),
                             )),
                         )
                     } else {

@@ -46,6 +46,8 @@ pub enum Blocker {
         rel: RelId,
         pattern: Vec<Option<Sym>>,
         below: Option<Box<WhyNot>>,
+        /// The same pattern is being explained further up.
+        repeated: bool,
     },
     /// This tuple matches a negated atom.
     Present { rel: RelId, tuple: Vec<Sym> },
@@ -77,10 +79,31 @@ impl Explainer<'_> {
                 tuple: self.tuple_text(rel, &t),
             });
         }
-        Ok(self.why_not_in(rel, pattern, self.config.why_not_depth))
+        Ok(self.why_not_in(rel, pattern, self.config.why_not_depth, &mut Vec::new()))
     }
 
-    pub(crate) fn why_not_in(&self, rel: RelId, pat: &[Option<Sym>], depth: usize) -> WhyNot {
+    /// `stack` holds the goals being explained above this one: a premise that repeats one of
+    /// them is not explained again.
+    pub(crate) fn why_not_in(
+        &self,
+        rel: RelId,
+        pat: &[Option<Sym>],
+        depth: usize,
+        stack: &mut Vec<(RelId, Vec<Option<Sym>>)>,
+    ) -> WhyNot {
+        stack.push((rel, pat.to_vec()));
+        let w = self.why_not_body(rel, pat, depth, stack);
+        stack.pop();
+        w
+    }
+
+    fn why_not_body(
+        &self,
+        rel: RelId,
+        pat: &[Option<Sym>],
+        depth: usize,
+        stack: &mut Vec<(RelId, Vec<Option<Sym>>)>,
+    ) -> WhyNot {
         let program = self.program;
         let extra = self.extra.borrow().clone();
         let mut attempts = Vec::new();
@@ -111,12 +134,15 @@ impl Explainer<'_> {
             let blocker = match &rule.body[literal] {
                 BodyLit::Pos(a) => {
                     let p = pattern(&a.args, &bindings);
-                    let below = (depth > 0 && !self.rules_of[a.rel.index()].is_empty())
-                        .then(|| Box::new(self.why_not_in(a.rel, &p, depth - 1)));
+                    let repeated = stack.iter().any(|(r, q)| *r == a.rel && *q == p);
+                    let below =
+                        (depth > 0 && !repeated && !self.rules_of[a.rel.index()].is_empty())
+                            .then(|| Box::new(self.why_not_in(a.rel, &p, depth - 1, stack)));
                     Blocker::Missing {
                         rel: a.rel,
                         pattern: p,
                         below,
+                        repeated,
                     }
                 }
                 BodyLit::Neg(a) => {
