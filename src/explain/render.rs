@@ -8,7 +8,7 @@ use super::request::{
 };
 use super::{Attempt, Blocker, Explainer, Premise, Proof, Step, WhyNot};
 use crate::decide::request::AttrValue;
-use crate::ir::{BodyLit, CmpOp, Effect, Origin, RelId, RelKind, RuleId, Sym, Value};
+use crate::ir::{BodyLit, CmpOp, Effect, Origin, RelId, RelKind, RuleId, Sym, Term, Value};
 use serde_json::{json, Map, Value as Json};
 use std::fmt::Write as _;
 
@@ -336,6 +336,36 @@ impl Explainer<'_> {
         }
     }
 
+    /// The failing literal's atom under the attempt's bindings, open variables by name.
+    fn open_atom_text(&self, a: &Attempt) -> String {
+        let rule = self.program.rule(a.rule);
+        let atom = match rule.body.get(a.literal) {
+            Some(BodyLit::Pos(x)) | Some(BodyLit::Neg(x)) => x,
+            Some(BodyLit::Cmp { .. }) | None => return String::new(),
+        };
+        let args: Vec<String> = atom
+            .args
+            .iter()
+            .map(|t| match t {
+                Term::Const(c) => self.value(*c).to_string(),
+                Term::Wildcard => "_".into(),
+                Term::Var(v) => match a.bindings.get(v.0 as usize).copied().flatten() {
+                    Some(s) => self.value(s).to_string(),
+                    None => rule
+                        .var_names
+                        .get(v.0 as usize)
+                        .cloned()
+                        .unwrap_or_else(|| "_".into()),
+                },
+            })
+            .collect();
+        format!(
+            "{}({})",
+            self.program.relation(atom.rel).name,
+            args.join(", ")
+        )
+    }
+
     fn attempt_tree(&self, t: &mut Tree, d: usize, a: &Attempt) {
         t.line(
             d,
@@ -358,7 +388,7 @@ impl Explainer<'_> {
         match &a.blocker {
             Blocker::Missing {
                 rel,
-                pattern,
+                pattern: _,
                 below,
                 repeated,
             } => {
@@ -376,7 +406,7 @@ impl Explainer<'_> {
                     d + 1,
                     &format!(
                         "fails at `{lit}`: {what}: {}{times}",
-                        self.pattern_text(*rel, pattern)
+                        self.open_atom_text(a)
                     ),
                 );
                 if let Some(w) = below {
@@ -431,7 +461,8 @@ impl Explainer<'_> {
             } => json!({
                 "kind": "missing",
                 "repeated": repeated,
-                "atom": self.pattern_text(*rel, pattern),
+                "atom": self.open_atom_text(a),
+                "values": self.pattern_json(pattern),
                 "derivable": !self.rules_of[rel.index()].is_empty(),
                 "below": below.as_ref().map(|w| self.why_not_json(w)),
             }),

@@ -40,8 +40,9 @@ pub struct Attempt {
 /// What stopped a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocker {
-    /// No tuple matches this positive atom; `below` explains why, for a derived relation,
-    /// while the depth lasts.
+    /// No tuple matches this positive atom under the attempt's bindings (`pattern` is the atom
+    /// with open arguments as `None`; repeated open variables must also agree); `below`
+    /// explains why, for a derived relation, while the depth lasts.
     Missing {
         rel: RelId,
         pattern: Vec<Option<Sym>>,
@@ -135,9 +136,22 @@ impl Explainer<'_> {
                 BodyLit::Pos(a) => {
                     let p = pattern(&a.args, &bindings);
                     let repeated = stack.iter().any(|(r, q)| *r == a.rel && *q == p);
-                    let below =
-                        (depth > 0 && !repeated && !self.rules_of[a.rel.index()].is_empty())
-                            .then(|| Box::new(self.why_not_in(a.rel, &p, depth - 1, stack)));
+                    // A pattern cannot say that two open arguments are equal: such an atom is
+                    // not explained further (its pattern would be too wide).
+                    let mut open = Vec::new();
+                    let tied = a.args.iter().any(|t| match t {
+                        Term::Var(v) if value(t, &bindings).is_none() => {
+                            let seen = open.contains(v);
+                            open.push(*v);
+                            seen
+                        }
+                        Term::Var(_) | Term::Const(_) | Term::Wildcard => false,
+                    });
+                    let below = (depth > 0
+                        && !repeated
+                        && !tied
+                        && !self.rules_of[a.rel.index()].is_empty())
+                    .then(|| Box::new(self.why_not_in(a.rel, &p, depth - 1, stack)));
                     Blocker::Missing {
                         rel: a.rel,
                         pattern: p,
