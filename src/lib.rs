@@ -9,6 +9,7 @@ pub mod data;
 pub mod decide;
 pub mod diag;
 pub mod eval;
+pub mod explain;
 pub mod ir;
 pub mod load;
 pub mod render;

@@ -30,6 +30,10 @@ enum Command {
     ///
     /// Exit status: one request: 0 allow, 2 deny, 1 malformed; many: 0.
     Decide(cli::decide::DecideArgs),
+    /// Explain the decision on one request: its derivation (allow) or what failed (deny).
+    ///
+    /// Exit status: 0 allow, 2 deny, 1 malformed request or unreadable input.
+    Explain(cli::explain::ExplainArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
 }
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Query(args) => cli::query::run(args),
         Command::Decide(args) => cli::decide::run(args),
+        Command::Explain(args) => cli::explain::run(args),
         Command::Token(args) => cli::token::run(args),
     };
     ExitCode::from(code)

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod decide;
+pub mod explain;
 pub mod query;
 pub mod token;
 
@@ -103,6 +104,8 @@ pub struct Loaded {
     /// path (`decide --check-reference`) evaluates from them.
     pub input: Model,
     pub model: Model,
+    /// The facts loaded from data and facts files (with their origins, for explanations).
+    pub facts: Vec<ztpol::ir::Fact>,
 }
 
 /// Prints diagnostics in the chosen format: human to standard error, JSON to standard output.
@@ -191,5 +194,6 @@ pub fn load(
         program,
         input,
         model,
+        facts: data_facts,
     })
 }
