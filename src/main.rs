@@ -30,6 +30,10 @@ enum Command {
     ///
     /// Exit status: one request: 0 allow, 2 deny, 1 malformed; many: 0.
     Decide(cli::decide::DecideArgs),
+    /// Compare two versions of a policy: every permission that changes, and why.
+    ///
+    /// Exit status: 0, or 4 when `--fail-on` matches a change; 1 for errors.
+    Diff(cli::diff::DiffArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
 }
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Query(args) => cli::query::run(args),
         Command::Decide(args) => cli::decide::run(args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Token(args) => cli::token::run(args),
     };
     ExitCode::from(code)

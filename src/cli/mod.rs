@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod decide;
+pub mod diff;
 pub mod query;
 pub mod token;
 
