@@ -319,6 +319,17 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
             });
         }
     }
+    // Deterministic order: by action, kind, change and first principal.
+    for g in groups.values_mut() {
+        g.changes.sort_by(|a, b| {
+            (&a.action, &a.resource, a.kind, &a.principals).cmp(&(
+                &b.action,
+                &b.resource,
+                b.kind,
+                &b.principals,
+            ))
+        });
+    }
     let edits = matching
         .pairs
         .iter()
