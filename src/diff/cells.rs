@@ -165,6 +165,43 @@ impl Cells {
     }
 }
 
+impl Cells {
+    /// The compared action a request's action name falls in.
+    pub fn action_cell(&self, name: &str) -> ActionCell {
+        if self
+            .actions
+            .iter()
+            .any(|a| a.cell == ActionCell::Named(name.into()))
+        {
+            return ActionCell::Named(name.into());
+        }
+        // The longest family the name belongs to.
+        self.actions
+            .iter()
+            .filter_map(|a| match &a.cell {
+                ActionCell::OtherIn(p) if ActionPat::Family(p.clone()).matches(name) => {
+                    Some(p.clone())
+                }
+                ActionCell::OtherIn(_) | ActionCell::Named(_) | ActionCell::Other => None,
+            })
+            .max_by_key(String::len)
+            .map_or(ActionCell::Other, ActionCell::OtherIn)
+    }
+
+    /// The compared kind a request's resource kind falls in.
+    pub fn kind_cell(&self, kind: &str) -> KindCell {
+        if self
+            .kinds
+            .iter()
+            .any(|k| k.cell == KindCell::Named(kind.into()))
+        {
+            KindCell::Named(kind.into())
+        } else {
+            KindCell::Other
+        }
+    }
+}
+
 #[derive(Default)]
 struct Found {
     /// Values `action.name` is compared with.
