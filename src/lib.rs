@@ -8,6 +8,7 @@ pub mod check;
 pub mod data;
 pub mod decide;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod ir;

@@ -34,6 +34,10 @@ enum Command {
     ///
     /// Exit status: 0 allow, 2 deny, 1 malformed request or unreadable input.
     Explain(cli::explain::ExplainArgs),
+    /// Compare two versions of a policy: every permission that changes, and why.
+    ///
+    /// Exit status: 0, or 4 when `--fail-on` matches a change; 1 for errors.
+    Diff(cli::diff::DiffArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
 }
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Query(args) => cli::query::run(args),
         Command::Decide(args) => cli::decide::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Token(args) => cli::token::run(args),
     };
     ExitCode::from(code)

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod decide;
 pub mod explain;
+pub mod diff;
 pub mod query;
 pub mod token;
 
