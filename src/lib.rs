@@ -4,6 +4,7 @@
 //! stratification; lowering to [`ir`]), [`eval`] (the data-time model, with datafrog), and the
 //! decision, explanation and bundle stages built on the model.
 
+pub mod bundle;
 pub mod check;
 pub mod data;
 pub mod decide;

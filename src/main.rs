@@ -40,6 +40,8 @@ enum Command {
     Diff(cli::diff::DiffArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
+    /// Build, inspect and verify signed decision bundles.
+    Bundle(cli::bundle::BundleArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cli::explain::run(args),
         Command::Diff(args) => cli::diff::run(args),
         Command::Token(args) => cli::token::run(args),
+        Command::Bundle(args) => cli::bundle::run(args),
     };
     ExitCode::from(code)
 }
