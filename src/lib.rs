@@ -12,6 +12,7 @@ pub mod eval;
 pub mod ir;
 pub mod load;
 pub mod render;
+pub mod repl;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

@@ -30,6 +30,10 @@ enum Command {
     ///
     /// Exit status: one request: 0 allow, 2 deny, 1 malformed; many: 0.
     Decide(cli::decide::DecideArgs),
+    /// Interactive: goals, decisions, explanations and what-if over a loaded policy.
+    ///
+    /// With standard input not a terminal, runs the commands it reads as a script.
+    Repl(cli::repl::ReplArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
 }
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Query(args) => cli::query::run(args),
         Command::Decide(args) => cli::decide::run(args),
         Command::Token(args) => cli::token::run(args),
+        Command::Repl(args) => cli::repl::run(args),
     };
     ExitCode::from(code)
 }

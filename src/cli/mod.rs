@@ -6,6 +6,7 @@
 pub mod check;
 pub mod decide;
 pub mod query;
+pub mod repl;
 pub mod token;
 
 use clap::{Args, ValueEnum};
