@@ -101,11 +101,18 @@ assume member("user:bob", "tier2").
 retract has_role("user:alice", "tier1").
 retract member("user:nobody", "tier1").
 assume member("user:alice", "tier1").
+assume member("user:mallory", "tier2").
+retract member("user:carol", "tier2").
 :facts
+decide @examples/support-desk/requests/24-unknown-user.json
 :reset
 :facts
+decide @examples/support-desk/requests/24-unknown-user.json
 "#);
     assert_eq!(code, 0);
+    // Without what-if changes, the policy hash is the one `ztpol decide` reports.
+    let base = "sha256:2e02aea80f30e27d1d2516a1683ed568f4d8477498ebd3e88ef5633ca5c56777";
+    assert_eq!(out.matches(base).count(), 3, "{out}");
     insta::assert_snapshot!(out);
 }
 

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TIMEOUT_MS: u64 = 60_000;
-const PROMPT: &str = "ztpol> ";
+/// A fresh, empty prompt: the prompt with the cursor put right after it (escape codes
+/// stripped, only the carriage return is left). A prompt redrawn with text after it does not
+/// match, so keys are never typed before the line editor is ready for them.
+const PROMPT: &str = "ztpol> \r";
 const UP: &str = "\x1b[A";
 
 fn spawn(history: &Path) -> PtySession {
@@ -36,6 +39,12 @@ fn leave(mut p: PtySession) {
     );
 }
 
+/// Types `text` (unbuffered, as keys arrive from a person).
+fn keys(p: &mut PtySession, text: &str, what: &str) {
+    p.send(text).unwrap_or_else(|e| panic!("{what}: {e}"));
+    p.flush().unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
 fn history_file() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("history");
@@ -47,18 +56,19 @@ fn tab_completes_commands_and_relations() {
     let (_dir, history) = history_file();
     let mut p = spawn(&history);
     // `:rela` has one completion: Tab fills it in and Enter runs it.
-    p.send(":rela\t").expect("type");
-    p.send("\r").expect("enter");
+    keys(&mut p, ":rela\t", "type");
+    keys(&mut p, "\r", "enter");
     p.exp_string("member(principal: string, role: string)")
         .expect(":relations ran");
     p.exp_string(PROMPT).expect("prompt");
     // `:rel` has two: a second Tab lists them.
-    p.send(":rel\t\t").expect("type");
+    keys(&mut p, ":rel\t\t", "type");
     p.exp_string(":reload").expect("the candidates are listed");
+    p.exp_string("ztpol> :rel").expect("the line is redrawn");
     p.send_control('c').expect("abandon");
     p.exp_string(PROMPT).expect("prompt");
     // A relation name inside a goal.
-    p.send("has_r\t(P, \"tier2\")\r").expect("type");
+    keys(&mut p, "has_r\t(P, \"tier2\")\r", "type");
     p.exp_string("(2 rows)").expect("the completed goal ran");
     p.exp_string(PROMPT).expect("prompt");
     leave(p);
@@ -68,11 +78,11 @@ fn tab_completes_commands_and_relations() {
 fn up_arrow_recalls_history_and_the_file_keeps_it() {
     let (_dir, history) = history_file();
     let mut p = spawn(&history);
-    p.send("member(P, \"tier2\")\r").expect("type");
+    keys(&mut p, "member(P, \"tier2\")\r", "type");
     p.exp_string("(2 rows)").expect("first run");
     p.exp_string(PROMPT).expect("prompt");
-    p.send(UP).expect("up arrow");
-    p.send("\r").expect("enter");
+    keys(&mut p, UP, "up arrow");
+    keys(&mut p, "\r", "enter");
     p.exp_string("(2 rows)")
         .expect("the recalled command ran again");
     p.exp_string(PROMPT).expect("prompt");
@@ -82,8 +92,8 @@ fn up_arrow_recalls_history_and_the_file_keeps_it() {
 
     // A new session starts with the saved history.
     let mut p = spawn(&history);
-    p.send(UP).expect("up arrow");
-    p.send("\r").expect("enter");
+    keys(&mut p, UP, "up arrow");
+    keys(&mut p, "\r", "enter");
     p.exp_string("(2 rows)").expect("history from the file");
     p.exp_string(PROMPT).expect("prompt");
     leave(p);
@@ -93,21 +103,20 @@ fn up_arrow_recalls_history_and_the_file_keeps_it() {
 fn multi_line_input_continues_until_complete() {
     let (_dir, history) = history_file();
     let mut p = spawn(&history);
-    p.send("has_role(P,\r").expect("first line");
-    p.send("  \"tier1\")\r").expect("second line");
+    keys(&mut p, "has_role(P,\r", "first line");
+    keys(&mut p, "  \"tier1\")\r", "second line");
     p.exp_string("(3 rows)")
         .expect("the goal spanning two lines ran");
     p.exp_string(PROMPT).expect("prompt");
-    p.send("rel tier1_member(p: string)\r")
-        .expect("declaration");
+    keys(&mut p, "rel tier1_member(p: string)\r", "declaration");
     p.exp_string("defined").expect("declared");
     p.exp_string(PROMPT).expect("prompt");
-    p.send("tier1_member(P) :-\r").expect("rule head");
-    p.send("  member(P, \"tier1\").\r").expect("rule body");
+    keys(&mut p, "tier1_member(P) :-\r", "rule head");
+    keys(&mut p, "  member(P, \"tier1\").\r", "rule body");
     p.exp_string("defined")
         .expect("the rule spanning two lines was added");
     p.exp_string(PROMPT).expect("prompt");
-    p.send("tier1_member(P)\r").expect("query");
+    keys(&mut p, "tier1_member(P)\r", "query");
     p.exp_string("user:alice").expect("the new rule's tuples");
     p.exp_string("(1 row)").expect("one row");
     p.exp_string(PROMPT).expect("prompt");
@@ -119,18 +128,18 @@ fn ctrl_c_abandons_the_line_and_errors_keep_the_session() {
     let (_dir, history) = history_file();
     let mut p = spawn(&history);
     // An unfinished command, abandoned: what follows is read afresh.
-    p.send("member(P,\r").expect("incomplete");
+    keys(&mut p, "member(P,\r", "incomplete");
     p.send_control('c').expect("Ctrl-C");
     p.exp_string(PROMPT).expect("a fresh prompt");
-    p.send("member(P, \"tier2\")\r").expect("type");
+    keys(&mut p, "member(P, \"tier2\")\r", "type");
     p.exp_string("(2 rows)").expect("the new command ran alone");
     p.exp_string(PROMPT).expect("prompt");
     // An error is reported and the session goes on.
-    p.send("memebr(P, R)\r").expect("type");
+    keys(&mut p, "memebr(P, R)\r", "type");
     p.exp_string("did you mean `member`?")
         .expect("the diagnostic");
     p.exp_string(PROMPT).expect("prompt");
-    p.send("member(\"user:alice\", R)\r").expect("type");
+    keys(&mut p, "member(\"user:alice\", R)\r", "type");
     p.exp_string("(1 row)").expect("still running");
     p.exp_string(PROMPT).expect("prompt");
     leave(p);

@@ -53,7 +53,11 @@ pub fn run(args: &ReplArgs) -> u8 {
         print_reply(&reply);
         interactive_loop(session)
     } else {
-        print_reply(&reply);
+        // A script's output is its commands' output: the load summary is left out.
+        print_reply(&Reply {
+            out: String::new(),
+            ..reply.clone()
+        });
         if args.strict && reply.status == Status::Failed {
             return EXIT_ERROR;
         }

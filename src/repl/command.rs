@@ -96,10 +96,10 @@ pub fn parse(input: &str) -> Command {
     let is_keyword = !rest.starts_with('(');
     match word {
         "decide" if is_keyword => {
-            request_arg(rest, "decide").map_or_else(|u| Command::Usage(u), Command::Decide)
+            request_arg(rest, "decide").map_or_else(Command::Usage, Command::Decide)
         }
         "explain" if is_keyword => {
-            request_arg(rest, "explain").map_or_else(|u| Command::Usage(u), Command::Explain)
+            request_arg(rest, "explain").map_or_else(Command::Usage, Command::Explain)
         }
         "why" if is_keyword => atom_arg(rest, "why", Command::Why),
         "whynot" if is_keyword => atom_arg(rest, "whynot", Command::WhyNot),
@@ -138,7 +138,23 @@ fn colon(rest: &str) -> Command {
         "reset" => no_args(Command::Reset),
         "help" | "h" | "?" => Command::Help,
         "quit" | "q" | "exit" => no_args(Command::Quit),
-        _ => Command::Unknown(format!(":{name}")),
+        _ => {
+            // A prefix of exactly one command stands for it (`:rela`, `:fa`).
+            let mut matches = COLON_COMMANDS
+                .iter()
+                .filter(|(c, _, _)| !name.is_empty() && c[1..].starts_with(name));
+            match (matches.next(), matches.next()) {
+                (Some((full, _, _)), None) => {
+                    let mut line = full[1..].to_string();
+                    for a in &args {
+                        line.push(' ');
+                        line.push_str(a);
+                    }
+                    colon(&line)
+                }
+                _ => Command::Unknown(format!(":{name}")),
+            }
+        }
     }
 }
 
@@ -208,6 +224,10 @@ mod tests {
             Command::Load(vec!["a".into(), "b".into()])
         );
         assert_eq!(parse(":rel"), Command::Unknown(":rel".into()));
+        assert_eq!(parse(":rela"), Command::Relations);
+        assert_eq!(parse(":fa"), Command::Facts);
+        assert_eq!(parse(":lo a"), Command::Load(vec!["a".into()]));
+        assert_eq!(parse(":zz"), Command::Unknown(":zz".into()));
         assert_eq!(parse("  // only a comment"), Command::Empty);
         assert!(matches!(parse(":reload now"), Command::Usage(_)));
         assert!(matches!(parse("decide"), Command::Usage(_)));

@@ -54,11 +54,7 @@ pub fn complete(line: &str, pos: usize, words: &Words) -> (usize, Vec<String>) {
         .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':' | '*')))
         .map_or(0, |(i, c)| i + c.len_utf8());
     // `?-path`: the goal prefix is not part of the word.
-    let start = if before[start..].starts_with("?-") {
-        start + 2
-    } else {
-        start
-    };
+    let start = start + (before.len() - start - before[start..].trim_start_matches('-').len());
     let word = &before[start..];
     let at_line_start = before[..start].trim().is_empty() || before[..start].trim() == "?-";
     let mut out: Vec<String> = Vec::new();

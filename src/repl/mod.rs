@@ -176,10 +176,19 @@ impl Session {
                 status: Status::Quit,
             },
             Command::Unknown(name) => {
+                let prefixed: Vec<String> = COLON_COMMANDS
+                    .iter()
+                    .filter(|(n, _, _)| name.len() > 1 && n.starts_with(name.as_str()))
+                    .map(|(n, _, _)| format!("`{n}`"))
+                    .collect();
                 let names = COLON_COMMANDS.iter().map(|(n, _, _)| *n);
-                let help = match did_you_mean(&name, names) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "`:help` lists the commands".to_string(),
+                let help = if prefixed.len() > 1 {
+                    format!("did you mean one of {}?", prefixed.join(", "))
+                } else {
+                    match did_you_mean(&name, names) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "`:help` lists the commands".to_string(),
+                    }
                 };
                 Reply::failed(format!("error: unknown command `{name}`\n  help: {help}\n"))
             }

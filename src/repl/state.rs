@@ -34,6 +34,9 @@ pub(super) struct State {
     pub data_facts: Vec<Fact>,
     /// Every data file's name and bytes, for the policy hash.
     data_bytes: Vec<(String, Vec<u8>)>,
+    /// The compiled sources alone (the policy hash covers them, not the goals and facts typed
+    /// later, which are added to `program.sources` for their diagnostics).
+    hashed: Program,
     /// Facts assumed in the session, lowered into `program`.
     pub assumed: Vec<Fact>,
     /// Given facts retracted in the session.
@@ -79,6 +82,7 @@ impl State {
             program,
             data_facts: Vec::new(),
             data_bytes: Vec::new(),
+            hashed: Program::default(),
             assumed: Vec::new(),
             retracted: HashSet::new(),
             assumed_text: Vec::new(),
@@ -152,10 +156,15 @@ impl State {
             ));
         }
 
+        let hashed = Program {
+            sources: program.sources.clone(),
+            ..Program::default()
+        };
         let mut state = State {
             program,
             data_facts,
             data_bytes,
+            hashed,
             assumed: Vec::new(),
             retracted: HashSet::new(),
             assumed_text: Vec::new(),
@@ -262,7 +271,7 @@ impl State {
             .iter()
             .map(|(n, b)| (n.as_str(), b.as_slice()))
             .collect();
-        self.hash = crate::decide::policy_hash(program, &refs);
+        self.hash = crate::decide::policy_hash(&self.hashed, &refs);
         self.model = model;
         Ok(())
     }
