@@ -39,6 +39,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let code = match &cli.command {
         Command::Check(args) => cli::check::run(args),
@@ -48,4 +49,14 @@ fn main() -> ExitCode {
         Command::Repl(args) => cli::repl::run(args),
     };
     ExitCode::from(code)
+}
+
+/// Output piped into a reader that stops early (`ztpol query ... | head`) ends the process
+/// quietly, as for other Unix tools, instead of failing on a broken pipe.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

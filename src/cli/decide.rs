@@ -9,7 +9,7 @@
 //! `--jwks`, `--key` or `--secret-file`); a token that is not accepted denies every request.
 
 use super::token::{read_text, KeyArgs};
-use super::{load, Common, EvalArgs, Format, EXIT_DENY, EXIT_ERROR, EXIT_OK};
+use super::{load, Common, EvalArgs, Format, Loaded, EXIT_DENY, EXIT_ERROR, EXIT_OK};
 use clap::Args;
 use serde_json::Value as Json;
 use std::io::Write;
@@ -40,6 +40,11 @@ pub struct DecideArgs {
     pub token: Option<PathBuf>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Also decide every fully-known request with the reference path (the request grounded
+    /// into facts, the whole program evaluated by the naive engine) and report any
+    /// disagreement on standard error, with exit status 1.
+    #[arg(long)]
+    pub check_reference: bool,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
@@ -120,6 +125,11 @@ pub fn run(args: &DecideArgs) -> u8 {
         };
         let decision = decider.decide_document(&json, auth);
         print_single(&decider, &decision, format);
+        if args.check_reference
+            && !agrees_with_reference(&loaded, &json, auth, &decision, &args.eval)
+        {
+            return EXIT_ERROR;
+        }
         return match (&decision.allowed, &decision.denial) {
             (true, _) => EXIT_OK,
             (false, Some(decide::Denial::Malformed(_))) => EXIT_ERROR,
@@ -138,7 +148,14 @@ pub fn run(args: &DecideArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let respond = |j: &Json| decider.respond(j, auth);
+    let mismatches = std::cell::Cell::new(0usize);
+    let respond = |j: &Json| {
+        let decision = decider.decide_document(j, auth);
+        if args.check_reference && !agrees_with_reference(&loaded, j, auth, &decision, &args.eval) {
+            mismatches.set(mismatches.get() + 1);
+        }
+        decide::response::to_json(decider.program(), &decision, decider.policy_hash())
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Ok(doc) = serde_json::from_str::<Json>(&text) {
@@ -146,7 +163,11 @@ pub fn run(args: &DecideArgs) -> u8 {
             return match batch::run_batch(&doc, respond) {
                 Ok(resp) => {
                     let _ = writeln!(out, "{}", pretty(&resp, format));
-                    EXIT_OK
+                    if mismatches.get() > 0 {
+                        EXIT_ERROR
+                    } else {
+                        EXIT_OK
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: malformed batch: {e}");
@@ -156,11 +177,74 @@ pub fn run(args: &DecideArgs) -> u8 {
         }
     }
     match batch::run_lines(text.as_bytes(), &mut out, respond, |e| decider.malformed(e)) {
+        Ok(_) if mismatches.get() > 0 => EXIT_ERROR,
         Ok(_) => EXIT_OK,
         Err(e) => {
             eprintln!("error: cannot write the responses: {e}");
             EXIT_ERROR
         }
+    }
+}
+
+/// Whether the reference path agrees with `decision` on the request document `json` (requests
+/// it cannot decide, partial or malformed ones, agree trivially). Reports disagreements.
+fn agrees_with_reference(
+    loaded: &Loaded,
+    json: &Json,
+    auth: Auth<'_>,
+    decision: &Decision,
+    eval: &EvalArgs,
+) -> bool {
+    // Partial requests and evaluation errors (values of mismatched types) are outside the
+    // reference path's scope.
+    if !decision.constraints.is_always()
+        || matches!(decision.denial, Some(decide::Denial::Error { .. }))
+    {
+        return true;
+    }
+    let mut doc = json.clone();
+    let scope = match auth {
+        Auth::None => None,
+        Auth::Rejected(_) => return true,
+        Auth::Identity(id) => {
+            if ztpol::token::bind(&mut doc, id).is_err() {
+                return true;
+            }
+            id.scope.clone()
+        }
+    };
+    let Ok(mut request) = decide::Request::from_json(&doc) else {
+        return true;
+    };
+    request.scope = scope;
+    match decide::reference::decide(
+        &loaded.program,
+        &loaded.input,
+        &request,
+        &eval.config().limits,
+    ) {
+        Ok(r) if r == decision.allowed => true,
+        Ok(r) => {
+            eprintln!(
+                "error: the reference path decides {} where the staged decider decides {}: {json}",
+                verdict(r),
+                verdict(decision.allowed)
+            );
+            false
+        }
+        Err(decide::reference::ReferenceError::Unknown(_)) => true,
+        Err(e) => {
+            eprintln!("error: the reference path failed: {e}");
+            false
+        }
+    }
+}
+
+fn verdict(allowed: bool) -> &'static str {
+    if allowed {
+        "allow"
+    } else {
+        "deny"
     }
 }
 

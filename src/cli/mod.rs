@@ -100,6 +100,9 @@ impl EvalArgs {
 /// A checked program with its data loaded and its data-time model computed.
 pub struct Loaded {
     pub program: Program,
+    /// The given facts (inline and data files), before evaluation: the reference decision
+    /// path (`decide --check-reference`) evaluates from them.
+    pub input: Model,
     pub model: Model,
 }
 
@@ -185,5 +188,9 @@ pub fn load(
             return Err(EXIT_ERROR);
         }
     };
-    Ok(Loaded { program, model })
+    Ok(Loaded {
+        program,
+        input,
+        model,
+    })
 }

@@ -78,6 +78,7 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::cond_paren => "a parenthesised condition",
         Rule::cond_lookup => "a lookup such as `dept(resource.id, D)`",
         Rule::cond_in => "a set test such as `resource.region in [\"US\", \"EU\"]`",
+        Rule::set_literal => "a set such as `[\"US\", \"EU\"]`",
         Rule::cond_cmp => "a comparison such as `action.amount <= 200`",
         Rule::attr_path => "an attribute such as `resource.region`",
         Rule::operand => "a value (an attribute such as `resource.id`, a variable or a constant)",
@@ -98,7 +99,8 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::unknown_type
         | Rule::compat_or
         | Rule::compat_and
-        | Rule::compat_not => return None,
+        | Rule::compat_not
+        | Rule::compat_set => return None,
     })
 }
 
