@@ -15,6 +15,7 @@ pub mod explain;
 pub mod ir;
 pub mod load;
 pub mod render;
+pub mod repl;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

@@ -38,6 +38,10 @@ enum Command {
     ///
     /// Exit status: 0, or 4 when `--fail-on` matches a change; 1 for errors.
     Diff(cli::diff::DiffArgs),
+    /// Interactive: goals, decisions, explanations and what-if over a loaded policy.
+    ///
+    /// With standard input not a terminal, runs the commands it reads as a script.
+    Repl(cli::repl::ReplArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
     /// Build, inspect and verify signed decision bundles.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => cli::diff::run(args),
         Command::Token(args) => cli::token::run(args),
         Command::Bundle(args) => cli::bundle::run(args),
+        Command::Repl(args) => cli::repl::run(args),
     };
     ExitCode::from(code)
 }

@@ -9,6 +9,7 @@ pub mod decide;
 pub mod diff;
 pub mod explain;
 pub mod query;
+pub mod repl;
 pub mod token;
 
 use clap::{Args, ValueEnum};
