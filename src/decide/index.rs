@@ -2,11 +2,12 @@
 //! and condition checks.
 //!
 //! Statements are indexed by the action patterns they name (exact names, families by prefix,
-//! `*`); instances are found by principal with a binary search of the instance relation, whose
-//! tuples are sorted with the principal ref in column 0.
+//! `*`); their instances by the principal ref in column 0 of the instance relation.
 
-use crate::ir::{ActionPat, Program};
+use crate::eval::Model;
+use crate::ir::{ActionPat, PrincipalMatch, Program, Sym};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 
 #[derive(Debug, Clone, Default)]
 pub struct ActionIndex {
@@ -54,5 +55,79 @@ impl ActionIndex {
             p.resources.is_empty() || p.resources.iter().any(|r| r == kind)
         });
         out
+    }
+}
+
+/// The instances of every statement about chain principals, grouped by the principal ref in
+/// column 0: a request looks up each chain principal once per statement, with no search.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceIndex {
+    /// Per statement (index into `program.policies`): principal -> its tuples, stored flat.
+    by_policy: Vec<HashMap<Sym, Vec<Sym>, BuildSymHasher>>,
+    arity: Vec<usize>,
+}
+
+impl InstanceIndex {
+    pub fn new(program: &Program, model: &Model) -> InstanceIndex {
+        let mut ix = InstanceIndex::default();
+        for p in &program.policies {
+            let rows = model.get(p.rel);
+            let mut map: HashMap<Sym, Vec<Sym>, BuildSymHasher> = HashMap::default();
+            match p.principal {
+                // Statements about the request as a whole are read straight from the model.
+                PrincipalMatch::Request => {}
+                PrincipalMatch::Chain { .. } => {
+                    for row in rows.iter() {
+                        if let Some(&principal) = row.first() {
+                            map.entry(principal).or_default().extend_from_slice(row);
+                        }
+                    }
+                }
+            }
+            ix.by_policy.push(map);
+            ix.arity.push(rows.arity());
+        }
+        ix
+    }
+
+    /// The instances of statement `policy` whose principal is `principal`.
+    pub fn instances(&self, policy: usize, principal: Sym) -> impl Iterator<Item = &[Sym]> {
+        let arity = self.arity.get(policy).copied().unwrap_or(0);
+        self.by_policy
+            .get(policy)
+            .and_then(|m| m.get(&principal))
+            .filter(|_| arity > 0)
+            .into_iter()
+            .flat_map(move |flat| flat.chunks_exact(arity.max(1)))
+    }
+}
+
+/// Hashes symbols (dense `u32`s) with one multiplication.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildSymHasher;
+
+impl BuildHasher for BuildSymHasher {
+    type Hasher = SymHasher;
+    fn build_hasher(&self) -> SymHasher {
+        SymHasher(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SymHasher(u64);
+
+impl Hasher for SymHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
