@@ -62,43 +62,56 @@ impl ActionIndex {
 /// column 0: a request looks up each chain principal once per statement, with no search.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceIndex {
-    /// Per statement (index into `program.policies`): principal -> its tuples, stored flat.
-    by_policy: Vec<HashMap<Sym, Vec<Sym>, BuildSymHasher>>,
-    arity: Vec<usize>,
+    policies: Vec<PolicyInstances>,
+}
+
+/// One statement's instance tuples, stored flat in the model's (sorted) order, and the range of
+/// tuples each principal holds (contiguous, since the principal is column 0).
+#[derive(Debug, Clone, Default)]
+struct PolicyInstances {
+    arity: usize,
+    flat: Vec<Sym>,
+    /// principal -> (first tuple, number of tuples)
+    ranges: HashMap<Sym, (usize, usize), BuildSymHasher>,
 }
 
 impl InstanceIndex {
     pub fn new(program: &Program, model: &Model) -> InstanceIndex {
-        let mut ix = InstanceIndex::default();
+        let mut policies = Vec::with_capacity(program.policies.len());
         for p in &program.policies {
             let rows = model.get(p.rel);
-            let mut map: HashMap<Sym, Vec<Sym>, BuildSymHasher> = HashMap::default();
+            let mut ix = PolicyInstances {
+                arity: rows.arity(),
+                ..PolicyInstances::default()
+            };
             match p.principal {
                 // Statements about the request as a whole are read straight from the model.
                 PrincipalMatch::Request => {}
+                PrincipalMatch::Chain { .. } if rows.arity() == 0 => {}
                 PrincipalMatch::Chain { .. } => {
-                    for row in rows.iter() {
-                        if let Some(&principal) = row.first() {
-                            map.entry(principal).or_default().extend_from_slice(row);
-                        }
+                    ix.flat.reserve(rows.len() * rows.arity());
+                    for (n, row) in rows.iter().enumerate() {
+                        ix.flat.extend_from_slice(row);
+                        // (every tuple has a column 0: the arity is not 0 here)
+                        ix.ranges.entry(row[0]).or_insert((n, 0)).1 += 1;
                     }
                 }
             }
-            ix.by_policy.push(map);
-            ix.arity.push(rows.arity());
+            policies.push(ix);
         }
-        ix
+        InstanceIndex { policies }
     }
 
     /// The instances of statement `policy` whose principal is `principal`.
     pub fn instances(&self, policy: usize, principal: Sym) -> impl Iterator<Item = &[Sym]> {
-        let arity = self.arity.get(policy).copied().unwrap_or(0);
-        self.by_policy
-            .get(policy)
-            .and_then(|m| m.get(&principal))
-            .filter(|_| arity > 0)
+        let slice = self.policies.get(policy).and_then(|ix| {
+            let &(start, len) = ix.ranges.get(&principal)?;
+            let tuples = ix.flat.get(start * ix.arity..(start + len) * ix.arity)?;
+            Some((tuples, ix.arity))
+        });
+        slice
             .into_iter()
-            .flat_map(move |flat| flat.chunks_exact(arity.max(1)))
+            .flat_map(|(tuples, arity)| tuples.chunks_exact(arity))
     }
 }
 
