@@ -644,3 +644,6 @@ JSON with its last `}`):
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
