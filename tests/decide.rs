@@ -893,3 +893,39 @@ fn lookups_over_large_relations_stay_one_domain() {
         start.elapsed()
     );
 }
+
+#[test]
+fn constraints_read_as_conditions() {
+    let int =
+        |iv: Vec<(i64, i64)>| Domain::Int(ztpol::decide::residual::IntSet::from_intervals(iv));
+    let cases = [
+        (int(vec![(i64::MIN, 200)]), "<= 200"),
+        (int(vec![(7, i64::MAX)]), ">= 7"),
+        (int(vec![(3, 3)]), "== 3"),
+        (int(vec![(1, 5)]), "in 1..=5"),
+        (int(vec![(i64::MIN, 4), (6, i64::MAX)]), "!= 5"),
+        (int(vec![(i64::MIN, 0), (100, i64::MAX)]), "not in 1..=99"),
+        (
+            int(vec![(i64::MIN, 0), (5, 7), (100, i64::MAX)]),
+            "in [..=0, 5..=7, 100..]",
+        ),
+        (
+            Domain::from_cmp(CmpOp::Ne, &Value::Str("EU".into())).unwrap(),
+            "!= \"EU\"",
+        ),
+        (Domain::point(&Value::Bool(false)), "== false"),
+    ];
+    for (d, text) in cases {
+        assert_eq!(d.to_string(), text);
+    }
+    let c = Constraint::from_alternatives(vec![
+        [
+            ("a.x".to_string(), int(vec![(i64::MIN, 2)])),
+            ("b".to_string(), Domain::point(&Value::Str("US".into()))),
+        ]
+        .into(),
+        [("a.x".to_string(), int(vec![(10, 10)]))].into(),
+    ])
+    .unwrap();
+    assert_eq!(c.to_string(), "(a.x <= 2 and b == \"US\") or (a.x == 10)");
+}

@@ -3,8 +3,11 @@
 //! Exit codes (DESIGN.md section 3): 0 success / allow / clean, 1 usage, I/O or input error,
 //! 2 deny, 3 `check` found errors, 4 `diff --fail-on` matched.
 
+pub mod bundle;
 pub mod check;
 pub mod decide;
+pub mod diff;
+pub mod explain;
 pub mod query;
 pub mod repl;
 pub mod token;
@@ -104,6 +107,10 @@ pub struct Loaded {
     /// path (`decide --check-reference`) evaluates from them.
     pub input: Model,
     pub model: Model,
+    /// The facts loaded from data and facts files (with their origins, for explanations).
+    pub facts: Vec<ztpol::ir::Fact>,
+    /// Facts given as input: written in the sources plus loaded from data files.
+    pub input_facts: usize,
 }
 
 /// Prints diagnostics in the chosen format: human to standard error, JSON to standard output.
@@ -180,6 +187,7 @@ pub fn load(
         report(&errors, &program.sources, format);
         return Err(EXIT_ERROR);
     }
+    let input_facts = program.facts.len() + data_facts.len();
     let input = eval::input_model(&program, &data_facts);
     let model = match eval::evaluate(&program, &input, eval_config) {
         Ok(m) => m,
@@ -192,5 +200,7 @@ pub fn load(
         program,
         input,
         model,
+        facts: data_facts,
+        input_facts,
     })
 }

@@ -500,14 +500,23 @@ impl fmt::Display for Domain {
                     [] => write!(f, "is impossible"),
                     [one] => write!(f, "{}", range(one)),
                     many => {
+                        // `lo..=hi`, `..=hi`, `lo..`, or one value
+                        let span = |&(lo, hi): &(i64, i64)| match (lo == i64::MIN, hi == i64::MAX) {
+                            (true, true) => "..".to_string(),
+                            (true, false) => format!("..={hi}"),
+                            (false, true) => format!("{lo}.."),
+                            (false, false) if lo == hi => lo.to_string(),
+                            (false, false) => format!("{lo}..={hi}"),
+                        };
                         let c = d.complement();
-                        if let [(lo, hi)] = c.intervals() {
-                            if lo == hi {
-                                return write!(f, "!= {lo}");
+                        match c.intervals() {
+                            [(lo, hi)] if lo == hi => write!(f, "!= {lo}"),
+                            [one] => write!(f, "not in {}", span(one)),
+                            _ => {
+                                let parts: Vec<String> = many.iter().map(span).collect();
+                                write!(f, "in [{}]", parts.join(", "))
                             }
                         }
-                        let parts: Vec<String> = many.iter().map(range).collect();
-                        write!(f, "({})", parts.join(" or "))
                     }
                 }
             }

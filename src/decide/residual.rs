@@ -188,6 +188,20 @@ impl Constraint {
         })
     }
 
+    /// Whether every assignment of values that satisfies `self` satisfies `other` (each
+    /// attribute taking values of one type, as conditions require). Exact: an alternative of
+    /// `self` is split into disjoint pieces along the alternatives of `other` until each piece
+    /// lies inside one of them or meets none.
+    pub fn implies(&self, other: &Constraint) -> bool {
+        let by: Vec<&Alternative> = other.alts.iter().collect();
+        self.alts.iter().all(|a| covered(a.clone(), &by))
+    }
+
+    /// Whether both constraints admit exactly the same assignments.
+    pub fn equivalent(&self, other: &Constraint) -> bool {
+        self == other || (self.implies(other) && other.implies(self))
+    }
+
     /// Every attribute the constraint mentions.
     pub fn attributes(&self) -> BTreeSet<&str> {
         self.alts
@@ -280,6 +294,52 @@ fn meet(a: &Alternative, b: &Alternative) -> Option<Alternative> {
         out.insert(k.clone(), m);
     }
     Some(out)
+}
+
+/// Whether every assignment satisfying `a` satisfies one of `by`.
+fn covered(a: Alternative, by: &[&Alternative]) -> bool {
+    if by.iter().any(|b| subsumes(b, &a)) {
+        return true;
+    }
+    // Some alternative meeting `a`: the part of `a` inside it is covered; the rest of `a` is
+    // split, attribute by attribute, into disjoint pieces that the other alternatives must
+    // cover.
+    let Some(j) = by.iter().position(|b| meet(&a, b).is_some()) else {
+        return false;
+    };
+    let b = by[j];
+    let rest: Vec<&Alternative> = by
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != j)
+        .map(|(_, b)| *b)
+        .collect();
+    let mut inside = a;
+    for (k, d) in b {
+        let outside = match inside.get(k) {
+            Some(x) => x.intersect(&d.complement()),
+            None => Some(d.complement()).filter(|c| !c.is_empty()),
+        };
+        if let Some(o) = outside {
+            let mut piece = inside.clone();
+            piece.insert(k.clone(), o);
+            if !covered(piece, &rest) {
+                return false;
+            }
+        }
+        let narrowed = match inside.get(k) {
+            Some(x) => x.intersect(d),
+            None => Some(d.clone()),
+        };
+        match narrowed {
+            Some(n) => {
+                inside.insert(k.clone(), n);
+            }
+            // `a` meets `b`, so every attribute of `b` keeps a value
+            None => return true,
+        }
+    }
+    true
 }
 
 /// Whether every value assignment satisfying `specific` satisfies `general`.

@@ -13,6 +13,8 @@ mod lexical;
 mod policy;
 mod recover;
 mod scan;
+#[cfg(test)]
+mod tests;
 
 use super::ast;
 use crate::diag::Diagnostic;
@@ -89,9 +91,19 @@ fn unexpected(pair: &Pair<'_>) -> ! {
 /// with an accepted mistake (such as `=` for `==`) is returned as the author meant it, with its
 /// error in the diagnostics.
 pub fn parse_module(file: FileId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
+    parse_module_sliced(file, text, true)
+}
+
+/// [`parse_module`]; with `sliced` false, every item is parsed from the whole rest of the text
+/// (quadratic, and kept only to test that slicing never changes the result).
+fn parse_module_sliced(file: FileId, text: &str, sliced: bool) -> (ast::Module, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diags = Vec::new();
-    let ends = scan::statement_ends(text);
+    let ends = if sliced {
+        scan::statement_ends(text)
+    } else {
+        Vec::new()
+    };
     let mut pos = 0;
     while pos < text.len() {
         // Parse from a slice that stops at a likely item boundary, so that pest's work (including

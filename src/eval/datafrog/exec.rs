@@ -25,8 +25,9 @@ pub(super) fn first_column_offsets(arity: usize, data: &[Sym], symbols: usize) -
     }
     let mut offsets = vec![0u32; symbols + 1];
     for t in data.chunks_exact(arity) {
-        // Symbols of a relation come from the program's interner, so they index the table.
-        offsets[t[0].0 as usize + 1] += 1;
+        // Symbols come from the program's interner, so they index the table; without one,
+        // lookups fall back to binary search.
+        *offsets.get_mut(t[0].0 as usize + 1)? += 1;
     }
     for i in 1..offsets.len() {
         offsets[i] += offsets[i - 1];

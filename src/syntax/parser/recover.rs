@@ -64,10 +64,17 @@ pub(super) fn diagnose(
         return fail(d, scan.resync);
     }
 
-    // A statement that ends at a line break (or the end of the file) where only its final `.`
-    // or `;` could follow: the terminator is missing, and the next line is the next item.
+    // A statement that ends at a line break (or the end of the file) where its final `.` or `;`
+    // could follow: the terminator is missing, and the next line is the next item. Unless the
+    // next line is indented and the statement could go on (with `,`, `and`, `or`): then it is
+    // more likely a continuation line with a missing separator, reported as such below.
     if let Some((tok_start, tok_end)) = scan.last_token {
-        let at_line_break = err_pos >= text.len() || text[tok_end..err_pos].contains('\n');
+        let continuation = text[..err_pos].ends_with([' ', '\t'])
+            && positives
+                .iter()
+                .any(|r| matches!(r, Rule::comma | Rule::and_op | Rule::or_op));
+        let at_line_break =
+            err_pos >= text.len() || (text[tok_end..err_pos].contains('\n') && !continuation);
         let balanced = scan.open_at_error.is_empty();
         if at_line_break && balanced && positives.contains(&Rule::period) {
             let what = if scan.saw_neck { "rule" } else { "fact" };
