@@ -150,6 +150,16 @@ impl Session {
     /// Runs one complete command (see [`is_complete`]) and returns what it printed. Errors are
     /// replies, never panics; a failed command leaves the session as it was.
     pub fn eval(&mut self, input: &str) -> Reply {
+        let mut reply = self.run(input);
+        for text in [&mut reply.out, &mut reply.err] {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        reply
+    }
+
+    fn run(&mut self, input: &str) -> Reply {
         let command = parse(input);
         if !matches!(command, Command::Empty) {
             self.counter += 1;
@@ -474,7 +484,7 @@ impl Session {
             Ok(g) => g,
             Err(r) => return r,
         };
-        why::why(&self.state, &goal, why)
+        why::why(&self.state, &self.config, &goal, why)
     }
 
     fn read_request(&self, arg: &RequestArg) -> Result<(serde_json::Value, String), Reply> {
@@ -526,7 +536,7 @@ impl Session {
             Ok(j) => j,
             Err(r) => return r,
         };
-        why::explain_request(&self.state, &json)
+        why::explain_request(&self.state, &self.config, &json)
     }
 
     fn relations(&self) -> String {
