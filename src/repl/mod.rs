@@ -14,7 +14,7 @@ mod state;
 mod why;
 
 pub use command::{parse, Command, RequestArg, COLON_COMMANDS, KEYWORDS};
-pub use complete::{complete, Words};
+pub use complete::{complete, path_start, Words};
 pub use input::is_complete;
 
 use crate::check::Goal;
