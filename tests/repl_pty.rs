@@ -71,6 +71,15 @@ fn tab_completes_commands_and_relations() {
     keys(&mut p, "has_r\t(P, \"tier2\")\r", "type");
     p.exp_string("(2 rows)").expect("the completed goal ran");
     p.exp_string(PROMPT).expect("prompt");
+    // An action name inside a request.
+    keys(
+        &mut p,
+        "decide {\"subject\": {\"type\": \"user\", \"id\": \"alice\"}, \"action\": {\"name\": \"orders.rea\t\"}, \"resource\": {\"type\": \"order\", \"id\": \"o-1\"}}\r",
+        "type",
+    );
+    p.exp_string("allowed by tier1-read")
+        .expect("the completed action was decided");
+    p.exp_string(PROMPT).expect("prompt");
     leave(p);
 }
 

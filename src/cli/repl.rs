@@ -9,7 +9,7 @@
 
 use super::{EvalArgs, EXIT_ERROR, EXIT_OK};
 use clap::Args;
-use rustyline::completion::Completer;
+use rustyline::completion::{Completer, FilenameCompleter};
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
@@ -118,6 +118,7 @@ fn script(mut session: Session, strict: bool) -> u8 {
 /// Line editing for the REPL: completion and multi-line input.
 struct ReplHelper {
     words: Words,
+    files: FilenameCompleter,
 }
 
 impl Completer for ReplHelper {
@@ -129,6 +130,14 @@ impl Completer for ReplHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
+        if let Some(start) = repl::path_start(line, pos) {
+            let word = line.get(start..pos).unwrap_or("");
+            let (at, pairs) = self.files.complete_path(word, word.len())?;
+            return Ok((
+                start + at,
+                pairs.into_iter().map(|p| p.replacement).collect(),
+            ));
+        }
         Ok(repl::complete(line, pos, &self.words))
     }
 }
@@ -182,6 +191,7 @@ fn interactive_loop(mut session: Session) -> u8 {
     };
     editor.set_helper(Some(ReplHelper {
         words: session.words(),
+        files: FilenameCompleter::new(),
     }));
     let history = history_path();
     if let Some(path) = &history {

@@ -75,9 +75,38 @@ pub fn complete(line: &str, pos: usize, words: &Words) -> (usize, Vec<String>) {
     (start, out)
 }
 
+/// Where the file path being typed at byte `pos` starts, when a path is expected there: after
+/// `@` (`decide @req<TAB>`) or as an argument of `:load`.
+pub fn path_start(line: &str, pos: usize) -> Option<usize> {
+    let before = line.get(..pos.min(line.len()))?;
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    if before[start..].starts_with('@') {
+        return Some(start + 1);
+    }
+    let mut words = before.split_whitespace();
+    let first = words.next()?;
+    let is_load = matches!(first, ":load" | ":l" | ":lo" | ":loa");
+    (is_load && start > 0).then_some(start)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_after_at_and_load() {
+        assert_eq!(path_start("decide @exa", 11), Some(8));
+        assert_eq!(path_start("explain @", 9), Some(9));
+        assert_eq!(path_start(":load a b", 9), Some(8));
+        assert_eq!(path_start(":load ", 6), Some(6));
+        assert_eq!(path_start(":load", 5), None);
+        assert_eq!(path_start("member(P, R)", 12), None);
+        assert_eq!(path_start("decide {\"a\": 1", 14), None);
+    }
 
     fn words() -> Words {
         Words {

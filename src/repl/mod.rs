@@ -14,7 +14,7 @@ mod state;
 mod why;
 
 pub use command::{parse, Command, RequestArg, COLON_COMMANDS, KEYWORDS};
-pub use complete::{complete, Words};
+pub use complete::{complete, path_start, Words};
 pub use input::is_complete;
 
 use crate::check::Goal;
@@ -150,6 +150,16 @@ impl Session {
     /// Runs one complete command (see [`is_complete`]) and returns what it printed. Errors are
     /// replies, never panics; a failed command leaves the session as it was.
     pub fn eval(&mut self, input: &str) -> Reply {
+        let mut reply = self.run(input);
+        for text in [&mut reply.out, &mut reply.err] {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        reply
+    }
+
+    fn run(&mut self, input: &str) -> Reply {
         let command = parse(input);
         if !matches!(command, Command::Empty) {
             self.counter += 1;
@@ -474,7 +484,7 @@ impl Session {
             Ok(g) => g,
             Err(r) => return r,
         };
-        why::why(&self.state, &goal, why)
+        why::why(&self.state, &self.config, &goal, why)
     }
 
     fn read_request(&self, arg: &RequestArg) -> Result<(serde_json::Value, String), Reply> {
@@ -526,7 +536,7 @@ impl Session {
             Ok(j) => j,
             Err(r) => return r,
         };
-        why::explain_request(&self.state, &json)
+        why::explain_request(&self.state, &self.config, &json)
     }
 
     fn relations(&self) -> String {
@@ -644,3 +654,6 @@ JSON with its last `}`):
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,97 +1,120 @@
-//! `why`, `whynot` and `explain`: the REPL's hook into explanations.
+//! `why`, `whynot` and `explain`: the REPL's hook into [`crate::explain`].
 //!
-//! [`why`] and [`explain_request`] are the only functions that know how an explanation is made.
-//! This build answers from the model alone: whether the tuple holds, where a given fact comes
-//! from, and which rules have a head that matches; for a request, the decision with its reasons.
+//! [`why`] and [`explain_request`] are the only functions that know how an explanation is made:
+//! an [`Explainer`] over the session's program and current model (what-if changes included),
+//! rendered as the text tree `ztpol explain` and `ztpol query --explain` print.
 
-use super::state::State;
-use super::{matching, Reply};
+use super::state::{FactKey, State};
+use super::{matching, Reply, SessionConfig};
 use crate::check::Goal;
-use crate::decide::{response, Auth, Decider};
-use crate::ir::{Fact, Origin, Program, RelId, Rule, Sym, Term};
+use crate::decide::Auth;
+use crate::explain::{ExplainConfig, ExplainError, Explainer};
+use crate::ir::{Program, Sym, Term};
 use std::fmt::Write as _;
 
-/// How many matching tuples `why` explains before it stops.
-const MAX_TUPLES: usize = 20;
+/// How many matching tuples `why` proves before it stops.
+const MAX_TUPLES: usize = 10;
 
-/// `why GOAL` (`holds` true) or `whynot GOAL` (`holds` false).
-pub(super) fn why(state: &State, goal: &Goal, holds: bool) -> Reply {
-    let program = &state.program;
-    let rows = matching(program, &state.model, goal);
-    let pattern = goal_text(state, goal);
-    let mut out = String::new();
-    match (holds, rows.is_empty()) {
-        (true, true) | (false, true) => {
-            let _ = writeln!(out, "{pattern} does not hold");
-            let rules = rules_for_goal(program, goal);
-            if rules.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "  no given fact matches it and no rule derives `{}`",
-                    program.relation(goal.rel).name
-                );
-            } else {
-                let _ = writeln!(out, "  no given fact matches it; rules whose head matches:");
-                for rule in rules {
-                    let _ = writeln!(out, "    {}", rule_line(program, rule));
-                }
-            }
-        }
-        (true, false) | (false, false) => {
-            if !holds {
-                let _ = writeln!(out, "{pattern} holds");
-            }
-            let extra = state.extra_facts();
-            for row in rows.iter().take(MAX_TUPLES) {
-                let _ = writeln!(out, "{} holds", state.tuple_text(goal.rel, row));
-                if let Some(origin) = given_origin(program, &extra, goal.rel, row) {
-                    let _ = writeln!(out, "  given: {origin}");
-                }
-                let rules = rules_for_tuple(program, goal.rel, row);
-                if !rules.is_empty() {
-                    let _ = writeln!(out, "  rules that can derive it:");
-                    for rule in rules {
-                        let _ = writeln!(out, "    {}", rule_line(program, rule));
-                    }
-                }
-            }
-            if rows.len() > MAX_TUPLES {
-                let _ = writeln!(out, "... and {} more", rows.len() - MAX_TUPLES);
-            }
-        }
-    }
-    Reply::ok(out)
+/// Runs `f` with an explainer over the session's current program and model. Facts retracted
+/// from the program's own sources are left out of the program it sees, so that no explanation
+/// can cite them.
+fn with_explainer<R>(
+    state: &State,
+    config: &SessionConfig,
+    f: impl FnOnce(&Explainer<'_>) -> R,
+) -> R {
+    let extra = state.extra_facts();
+    let retracted_inline = state
+        .program
+        .facts
+        .iter()
+        .any(|f| state.retracted.contains(&FactKey::of(f)));
+    let filtered;
+    let program = if retracted_inline {
+        filtered = Program {
+            facts: state
+                .program
+                .facts
+                .iter()
+                .filter(|f| !state.retracted.contains(&FactKey::of(f)))
+                .cloned()
+                .collect(),
+            ..state.program.clone()
+        };
+        &filtered
+    } else {
+        &state.program
+    };
+    let explain_config = ExplainConfig {
+        limits: config.eval.limits,
+        ..ExplainConfig::default()
+    };
+    let explainer = Explainer::with_config(program, &state.model, &extra, explain_config);
+    f(&explainer)
 }
 
-/// `explain REQUEST`: the decision with its reasons.
-pub(super) fn explain_request(state: &State, json: &serde_json::Value) -> Reply {
-    let decider = Decider::new(&state.program, &state.model).with_policy_hash(state.hash.clone());
-    let decision = decider.decide_document(json, Auth::None);
-    let program = &state.program;
-    let mut out = String::new();
-    let verdict = match (decision.allowed, decision.constraints.is_always()) {
-        (true, true) => "allow",
-        (true, false) => "allow under constraints",
-        (false, _) => "deny",
-    };
-    let _ = writeln!(out, "{verdict}");
-    if decision.allowed {
-        let _ = writeln!(out, "  grants: {}", decision.grants.join(", "));
-        for id in &decision.grants {
-            if let Some(p) = program.policies.iter().find(|p| p.id == *id) {
-                let _ = writeln!(out, "    {id}: {}", program.sources.location(p.span));
+/// `why GOAL` (`asked_holds` true) or `whynot GOAL` (false): the proof of each matching tuple,
+/// or, when none matches, which rules could derive one and the premise each lacks.
+pub(super) fn why(state: &State, config: &SessionConfig, goal: &Goal, asked_holds: bool) -> Reply {
+    let rows = matching(&state.program, &state.model, goal);
+    with_explainer(state, config, |ex| {
+        let mut out = String::new();
+        if rows.is_empty() {
+            let pattern: Vec<Option<Sym>> = goal
+                .args
+                .iter()
+                .map(|t| match t {
+                    Term::Const(c) => Some(*c),
+                    Term::Var(_) | Term::Wildcard => None,
+                })
+                .collect();
+            return match ex.why_not(goal.rel, &pattern) {
+                Ok(w) => Reply::ok(ex.why_not_text(&w)),
+                // Some tuple matches the constants, none the repeated variables.
+                Err(ExplainError::Holds { .. }) => Reply::ok(format!(
+                    "{} does not hold: tuples match its constants, but none has equal values where the goal repeats a variable\n",
+                    goal_text(state, goal)
+                )),
+                Err(e) => Reply::failed(format!("error: {e}\n")),
+            };
+        }
+        if !asked_holds {
+            let _ = writeln!(
+                out,
+                "it holds: {} matching {}; why:",
+                rows.len(),
+                if rows.len() == 1 { "tuple" } else { "tuples" }
+            );
+        }
+        for row in rows.iter().take(MAX_TUPLES) {
+            match ex.prove(goal.rel, row) {
+                Ok(p) => out.push_str(&ex.proof_text(&p)),
+                Err(e) => return Reply::failed(format!("error: {e}\n")),
             }
         }
-        if !decision.constraints.is_always() {
-            let _ = writeln!(out, "  constraints: {}", decision.constraints);
+        if rows.len() > MAX_TUPLES {
+            let _ = writeln!(
+                out,
+                "... and {} more (give constants to narrow the goal)",
+                rows.len() - MAX_TUPLES
+            );
         }
-    }
-    let _ = writeln!(
-        out,
-        "  reason: {}",
-        response::reason_admin(program, &decision)
-    );
-    Reply::ok(out)
+        Reply::ok(out)
+    })
+}
+
+/// `explain REQUEST`: the decision with its derivation (allow) or its why-not (deny).
+pub(super) fn explain_request(
+    state: &State,
+    config: &SessionConfig,
+    json: &serde_json::Value,
+) -> Reply {
+    with_explainer(state, config, |ex| {
+        match ex.explain_document(json, Auth::None) {
+            Ok(e) => Reply::ok(ex.explanation_text(&e)),
+            Err(e) => Reply::failed(format!("error: {e}\n")),
+        }
+    })
 }
 
 /// The goal in source syntax, variables by name.
@@ -111,74 +134,4 @@ fn goal_text(state: &State, goal: &Goal) -> String {
         })
         .collect();
     format!("{}({})", program.relation(goal.rel).name, args.join(", "))
-}
-
-/// Where a given tuple comes from, if it is given.
-fn given_origin(program: &Program, extra: &[Fact], rel: RelId, row: &[Sym]) -> Option<String> {
-    let fact = program
-        .facts
-        .iter()
-        .chain(extra)
-        .find(|f| f.rel == rel && f.values == row)?;
-    Some(match &fact.origin {
-        Origin::Inline(span) => program.sources.location(*span),
-        Origin::DataFile { file, row } => format!("{file}, row {}", row + 1),
-        Origin::FactsFile { file, line } => format!("{file}:{line}"),
-    })
-}
-
-/// The rules whose head can match the goal: its constants agree with the head's.
-fn rules_for_goal<'p>(program: &'p Program, goal: &Goal) -> Vec<&'p Rule> {
-    program
-        .rules
-        .iter()
-        .filter(|rule| {
-            rule.head.rel == goal.rel
-                && rule.head.args.len() == goal.args.len()
-                && rule
-                    .head
-                    .args
-                    .iter()
-                    .zip(&goal.args)
-                    .all(|(h, g)| match (h, g) {
-                        (Term::Const(a), Term::Const(b)) => a == b,
-                        _ => true,
-                    })
-        })
-        .collect()
-}
-
-/// The rules whose head matches the tuple.
-fn rules_for_tuple<'p>(program: &'p Program, rel: RelId, tuple: &[Sym]) -> Vec<&'p Rule> {
-    program
-        .rules
-        .iter()
-        .filter(|rule| rule.head.rel == rel && head_unifies(rule, tuple))
-        .collect()
-}
-
-fn head_unifies(rule: &Rule, values: &[Sym]) -> bool {
-    if rule.head.args.len() != values.len() {
-        return false;
-    }
-    let mut bound: Vec<Option<Sym>> = vec![None; rule.var_names.len()];
-    rule.head.args.iter().zip(values).all(|(t, v)| match t {
-        Term::Const(c) => c == v,
-        Term::Wildcard => true,
-        Term::Var(var) => match bound.get_mut(var.0 as usize) {
-            Some(Some(b)) => b == v,
-            Some(slot) => {
-                *slot = Some(*v);
-                true
-            }
-            None => true,
-        },
-    })
-}
-
-/// `file:line  text of the rule` on one line.
-fn rule_line(program: &Program, rule: &Rule) -> String {
-    let text = program.sources.snippet(rule.span);
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    format!("{}  {text}", program.sources.location(rule.span))
 }
