@@ -232,6 +232,9 @@ impl Diff {
 /// Key of a change set while collecting.
 type SetKey = (Vec<usize>, usize, usize, ChangeKind);
 
+/// One permission change: the old and new constraints and the principals they hold for.
+type ChangeOf<'a> = (Constraint, Constraint, Vec<&'a str>);
+
 /// Compares two versions.
 pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
     let cells = Cells::new(&[(old.program, old.model), (new.program, new.model)]);
@@ -258,7 +261,7 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
     }
     let mut co = Cache::default();
     let mut cn = Cache::default();
-    let mut sets: BTreeMap<SetKey, Vec<(Constraint, Constraint, Vec<&str>)>> = BTreeMap::new();
+    let mut sets: BTreeMap<SetKey, Vec<ChangeOf<'_>>> = BTreeMap::new();
     let mut summary = Summary::default();
     let mut changed_principals: version::FastMap<&str, ()> = version::FastMap::default();
     for ((po, pn), principals) in &by_pair {
