@@ -1,10 +1,11 @@
 //! `explain` of an allow and of a deny on the support-desk workload with 100,000 users.
 //! Target: under 50 ms each.
 //!
-//! Two costs per request: `first` opens a new explanation session and explains (the session
-//! computes, on first use, the origins of the facts it cites and the ranks of the recursive
-//! role stratum); `steady` explains with a session that has already done so (the ranks are
-//! computed once per loaded program and reused across explanations).
+//! Costs per request: `first` opens a new explanation session and explains (the session looks
+//! up the origins of the facts it cites and finds the ranks of recursive `has_role` tuples by a
+//! bounded search near them); `first_full_ranks` does the same but computes the full rank table
+//! of the role stratum; `steady` explains with a session that has prepared everything (origins
+//! and rank tables are computed once per loaded program and reused across explanations).
 //!
 //! cargo bench --bench explain
 
@@ -16,7 +17,7 @@ use std::hint::black_box;
 use std::time::Duration;
 use ztpol::decide::Auth;
 use ztpol::eval::{self, EvalConfig};
-use ztpol::explain::Explainer;
+use ztpol::explain::{ExplainConfig, Explainer};
 
 const USERS: usize = 100_000;
 
@@ -51,6 +52,18 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("{name}/first"), |b| {
             b.iter(|| {
                 let ex = Explainer::new(&program, &model, &facts);
+                let e = ex.explain_document(req, Auth::None).expect("explains");
+                black_box(ex.explanation_json(&e))
+            })
+        });
+        // The same, with the stratum's full rank table instead of the bounded search.
+        g.bench_function(format!("{name}/first_full_ranks"), |b| {
+            b.iter(|| {
+                let config = ExplainConfig {
+                    bounded_ranks: false,
+                    ..ExplainConfig::default()
+                };
+                let ex = Explainer::with_config(&program, &model, &facts, config);
                 let e = ex.explain_document(req, Auth::None).expect("explains");
                 black_box(ex.explanation_json(&e))
             })

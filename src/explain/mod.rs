@@ -34,7 +34,7 @@ use crate::eval::{EvalError, Limits, Model};
 use crate::ir::{Fact, Origin, Program, RelId, RuleId, Sym, Value};
 use join::Values;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// Bounds on one explanation session.
@@ -48,6 +48,10 @@ pub struct ExplainConfig {
     pub max_nodes: usize,
     /// How many levels of missing derived premises a why-not follows.
     pub why_not_depth: usize,
+    /// Find the rank of a tuple of a recursive stratum by a bounded search near it first, and
+    /// compute the stratum's full rank table only when that search grows too large. Without
+    /// it, the full table is always used (same proofs; slower on the first explanation).
+    pub bounded_ranks: bool,
 }
 
 impl Default for ExplainConfig {
@@ -57,6 +61,7 @@ impl Default for ExplainConfig {
             max_depth: 200,
             max_nodes: 2000,
             why_not_depth: 2,
+            bounded_ranks: true,
         }
     }
 }
@@ -89,6 +94,9 @@ pub enum ExplainError {
 /// Origins of tuples by relation and values (`None`: not a given tuple).
 pub type OriginMap = HashMap<(RelId, Vec<Sym>), Option<Origin>>;
 
+/// What is known of a tuple's rank: above this (if any), and at most this (`u32::MAX`: nothing).
+pub type RankBounds = (Option<u32>, u32);
+
 /// An explanation session over one program and its model.
 pub struct Explainer<'a> {
     pub(crate) program: &'a Program,
@@ -107,6 +115,10 @@ pub struct Explainer<'a> {
     /// Values named by explanations that the program never interned (see [`join::Values`]).
     pub(crate) extra: RefCell<Vec<Value>>,
     ranks: RefCell<HashMap<usize, Rc<Ranks>>>,
+    /// What bounded searches learnt about ranks: (rank above, rank at most).
+    pub(crate) bounds: RefCell<HashMap<(RelId, Vec<Sym>), RankBounds>>,
+    /// The given tuples of relations of recursive strata, gathered on first use.
+    given: RefCell<HashMap<RelId, Rc<HashSet<Vec<Sym>>>>>,
     decider: Decider<'a>,
 }
 
@@ -155,6 +167,8 @@ impl<'a> Explainer<'a> {
             origins_complete: Cell::new(false),
             extra: RefCell::new(Vec::new()),
             ranks: RefCell::new(HashMap::new()),
+            bounds: RefCell::new(HashMap::new()),
+            given: RefCell::new(HashMap::new()),
             decider: Decider::new(program, model),
         }
     }
@@ -191,6 +205,34 @@ impl<'a> Explainer<'a> {
             .map(|f| f.origin.clone());
         self.origins.borrow_mut().insert(key, found.clone());
         found
+    }
+
+    /// Whether a tuple is given (by a fact of the program or of the data).
+    pub(crate) fn is_given(&self, rel: RelId, tuple: &[Sym]) -> bool {
+        if self.origins_complete.get() {
+            return self.origin(rel, tuple).is_some();
+        }
+        let set = match self.given.borrow().get(&rel) {
+            Some(s) => Some(Rc::clone(s)),
+            None => None,
+        };
+        let set = match set {
+            Some(s) => s,
+            None => {
+                let s: HashSet<Vec<Sym>> = self
+                    .program
+                    .facts
+                    .iter()
+                    .chain(self.data_facts)
+                    .filter(|f| f.rel == rel)
+                    .map(|f| f.values.clone())
+                    .collect();
+                let s = Rc::new(s);
+                self.given.borrow_mut().insert(rel, Rc::clone(&s));
+                s
+            }
+        };
+        set.contains(tuple)
     }
 
     /// Whether `rel` is derived in a stratum whose rules depend on the stratum itself.

@@ -1,10 +1,13 @@
 //! Proofs: why a tuple is in the model, as a tree of rule instances down to given facts.
 
 use super::join::{bound_mask, pattern, plan, unify, value, var_count, Bindings, Search};
+use super::Ranks;
 use super::{ExplainError, Explainer};
 use crate::ir::{BodyLit, CmpOp, Origin, RelId, RuleId, Sym};
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 /// A proof that `rel(tuple)` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,26 +131,59 @@ impl Explainer<'_> {
             st.done.insert(key);
             return leaf(Step::Fact(origin));
         }
-        let program = self.program;
-        // In a recursive stratum, premises of the same stratum must rank strictly lower.
-        let stratum = self.stratum(rel);
-        let ranks = match stratum {
-            Some(s) if program.strata.get(s).is_some_and(|x| x.recursive) => {
-                Some((s, self.ranks(s)?))
-            }
-            Some(_) | None => None,
-        };
-        let my_rank = match &ranks {
-            Some((_, r)) => match r.get(rel, tuple) {
-                Some(k) => Some(k),
-                None => {
-                    return Err(ExplainError::NoDerivation {
-                        tuple: self.tuple_text(rel, tuple),
-                    })
+        // In a recursive stratum, premises of the same stratum must rank strictly lower: the
+        // rank comes from a bounded search near the tuple when that is cheap, else from the
+        // stratum's full rank table.
+        let mode = match self.stratum(rel) {
+            Some(s) if self.program.strata.get(s).is_some_and(|x| x.recursive) => {
+                let bounded = if self.config.bounded_ranks {
+                    self.bounded_rank(s, rel, tuple)
+                } else {
+                    None
+                };
+                match bounded {
+                    Some(k) => Mode::Bounded(s, k),
+                    None => self.full_mode(s, rel, tuple)?,
                 }
-            },
-            None => None,
+            }
+            Some(_) | None => Mode::Free,
         };
+        if let Some(step) = self.by_rules(rel, tuple, &mode, depth, st)? {
+            st.done.insert(key);
+            return leaf(step);
+        }
+        if let Mode::Bounded(s, _) = mode {
+            let full = self.full_mode(s, rel, tuple)?;
+            if let Some(step) = self.by_rules(rel, tuple, &full, depth, st)? {
+                st.done.insert(key);
+                return leaf(step);
+            }
+        }
+        Err(ExplainError::NoDerivation {
+            tuple: self.tuple_text(rel, tuple),
+        })
+    }
+
+    fn full_mode(&self, s: usize, rel: RelId, tuple: &[Sym]) -> Result<Mode, ExplainError> {
+        let r = self.ranks(s)?;
+        match r.get(rel, tuple) {
+            Some(k) => Ok(Mode::Full(s, r, k)),
+            None => Err(ExplainError::NoDerivation {
+                tuple: self.tuple_text(rel, tuple),
+            }),
+        }
+    }
+
+    /// The step of the first rule instance that `mode` allows, if any.
+    fn by_rules(
+        &self,
+        rel: RelId,
+        tuple: &[Sym],
+        mode: &Mode,
+        depth: usize,
+        st: &mut State,
+    ) -> Result<Option<Step>, ExplainError> {
+        let program = self.program;
         for &rid in &self.rules_of[rel.index()] {
             let rule = program.rule(rid);
             let mut b: Bindings = vec![None; var_count(rule)];
@@ -155,9 +191,13 @@ impl Explainer<'_> {
                 continue;
             }
             let order = plan(rule, bound_mask(&b), None, true);
-            let accept = |i: usize, t: &[Sym]| match (&rule.body[i], &ranks, my_rank) {
-                (BodyLit::Pos(a), Some((s, r)), Some(k)) if self.stratum(a.rel) == Some(*s) => {
-                    r.get(a.rel, t).is_some_and(|x| x < k)
+            let budget = Cell::new(BOUNDED_BUDGET);
+            let accept = |i: usize, t: &[Sym]| match (&rule.body[i], mode) {
+                (BodyLit::Pos(a), Mode::Full(s, r, k)) if self.stratum(a.rel) == Some(*s) => {
+                    r.get(a.rel, t).is_some_and(|x| x < *k)
+                }
+                (BodyLit::Pos(a), Mode::Bounded(s, k)) if self.stratum(a.rel) == Some(*s) => {
+                    *k > 0 && self.within(*s, a.rel, t, *k - 1, &budget) == Some(true)
                 }
                 _ => true,
             };
@@ -201,15 +241,131 @@ impl Explainer<'_> {
                     },
                 });
             }
-            st.done.insert(key);
-            return leaf(Step::Rule {
+            return Ok(Some(Step::Rule {
                 rule: rid,
                 bindings: b,
                 premises,
-            });
+            }));
         }
-        Err(ExplainError::NoDerivation {
-            tuple: self.tuple_text(rel, tuple),
-        })
+        Ok(None)
+    }
+
+    /// The rank of a tuple of recursive stratum `s` by iterative deepening: the least `d` such
+    /// that it has a derivation whose premises of the stratum are derivable within `d - 1`.
+    /// `None` when the search grows too large (the caller then computes the full ranks).
+    fn bounded_rank(&self, s: usize, rel: RelId, tuple: &[Sym]) -> Option<u32> {
+        let budget = Cell::new(BOUNDED_BUDGET);
+        for d in 0..=BOUNDED_DEPTH {
+            match self.within(s, rel, tuple, d, &budget) {
+                Some(true) => return Some(d),
+                Some(false) => {}
+                None => return None,
+            }
+        }
+        None
+    }
+
+    /// Whether `rel(tuple)` has rank at most `d` (`None`: the budget ran out). What is learnt
+    /// is kept for the session: a rank is above every `d` that failed and at most every `d`
+    /// that succeeded.
+    fn within(
+        &self,
+        s: usize,
+        rel: RelId,
+        tuple: &[Sym],
+        d: u32,
+        budget: &Cell<usize>,
+    ) -> Option<bool> {
+        if !self.model.get(rel).contains(tuple) {
+            return Some(false);
+        }
+        let key = (rel, tuple.to_vec());
+        if let Some(&(above, at_most)) = self.bounds.borrow().get(&key) {
+            if at_most <= d {
+                return Some(true);
+            }
+            if above.is_some_and(|a| a >= d) {
+                return Some(false);
+            }
+        }
+        let learn = |ok: bool| {
+            let mut bounds = self.bounds.borrow_mut();
+            let e = bounds.entry(key.clone()).or_insert((None, u32::MAX));
+            if ok {
+                e.1 = e.1.min(d);
+            } else {
+                e.0 = Some(e.0.map_or(d, |a| a.max(d)));
+            }
+        };
+        if self.is_given(rel, tuple) {
+            learn(true);
+            return Some(true);
+        }
+        if d == 0 {
+            learn(false);
+            return Some(false);
+        }
+        let left = budget.get();
+        if left == 0 {
+            return None;
+        }
+        budget.set(left - 1);
+        let program = self.program;
+        for &rid in &self.rules_of[rel.index()] {
+            let rule = program.rule(rid);
+            let mut b: Bindings = vec![None; var_count(rule)];
+            if !unify(&rule.head.args, tuple, &mut b) {
+                continue;
+            }
+            let order = plan(rule, bound_mask(&b), None, true);
+            let exhausted = Cell::new(false);
+            let accept = |i: usize, t: &[Sym]| match &rule.body[i] {
+                BodyLit::Pos(a) if self.stratum(a.rel) == Some(s) => {
+                    match self.within(s, a.rel, t, d - 1, budget) {
+                        Some(ok) => ok,
+                        None => {
+                            exhausted.set(true);
+                            false
+                        }
+                    }
+                }
+                BodyLit::Pos(_) | BodyLit::Neg(_) | BodyLit::Cmp { .. } => true,
+            };
+            let search = Search {
+                values: self.values_plain(),
+                model: self.model,
+                rule,
+                order: &order,
+                accept: &accept,
+            };
+            let mut found = false;
+            let _ = search.run(0, &b, &mut Vec::new(), &mut |_, _| {
+                found = true;
+                ControlFlow::Break(())
+            });
+            if exhausted.get() {
+                return None;
+            }
+            if found {
+                learn(true);
+                return Some(true);
+            }
+        }
+        learn(false);
+        Some(false)
     }
 }
+
+/// How premises of the tuple's own stratum are restricted.
+enum Mode {
+    /// Not a recursive stratum: any premise in the model will do.
+    Free,
+    /// Ranks from the stratum's table: premises must rank below the tuple's rank.
+    Full(usize, Rc<Ranks>, u32),
+    /// Rank found by bounded search: premises must be derivable within rank - 1.
+    Bounded(usize, u32),
+}
+
+/// Bounded searches give up beyond this rank or this many steps.
+const BOUNDED_DEPTH: u32 = 12;
+const BOUNDED_BUDGET: usize = 5_000;
