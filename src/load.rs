@@ -150,7 +150,14 @@ pub fn compile_files(files: Vec<SourceFile>) -> Compiled {
     }
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     let out = check::check(sources.clone(), &modules);
-    diagnostics.extend(out.diagnostics);
+    // After a syntax error some items are missing, so warnings such as "never used" would
+    // mislead; errors the checker finds in what did parse are still reported.
+    diagnostics.extend(
+        out.diagnostics
+            .into_iter()
+            .filter(|d| !parse_failed || d.is_error()),
+    );
+    diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
     let program = if parse_failed { None } else { out.program };
     Compiled {
         program,

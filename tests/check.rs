@@ -327,7 +327,7 @@ fn goals_lower_against_the_program() {
     assert!(p.interner.lookup(&Value::Str("zz".into())).is_some());
 
     for (text, code) in [
-        ("pth(X, Y)", "ztpol::check::unknown-relation"),
+        ("paht(X, Y)", "ztpol::check::unknown-relation"),
         ("path(X)", "ztpol::check::arity-mismatch"),
         ("path(1, X)", "ztpol::check::type-mismatch"),
         ("weight(X, X)", "ztpol::check::type-mismatch"),
@@ -336,7 +336,7 @@ fn goals_lower_against_the_program() {
         let err = lower_goal(&mut p, &atom).expect_err(text);
         assert_eq!(err[0].code, code, "{text}");
     }
-    let atom = parse_atom(FileId(0), "pth(X, Y)").expect("parses");
+    let atom = parse_atom(FileId(0), "paht(X, Y)").expect("parses");
     let err = lower_goal(&mut p, &atom).expect_err("unknown");
     assert_eq!(err[0].help.as_deref(), Some("did you mean `path`?"));
 }
@@ -441,6 +441,7 @@ fn ten_thousand_rules_check_quickly() {
     let start = Instant::now();
     let out = ztpol::check::check(parsed.0, &parsed.1);
     let elapsed = start.elapsed();
+    eprintln!("check of 10,000 rules: {elapsed:?}");
     assert!(
         !out.diagnostics.iter().any(|d| d.is_error()),
         "{:?}",
@@ -451,4 +452,148 @@ fn ten_thousand_rules_check_quickly() {
     assert_eq!(p.policies.len(), 2_000);
     // Generous for unoptimised builds on a shared machine; release is far below 1 s.
     assert!(elapsed < Duration::from_secs(5), "check took {elapsed:?}");
+}
+
+mod random {
+    //! Random core programs: checking never panics, and a program that checks has valid
+    //! strata and range-restricted rules.
+
+    use super::assert_strata_valid;
+    use proptest::prelude::*;
+    use ztpol::ir::{BodyLit, Program, Term};
+
+    const TYPES: [&str; 3] = ["string", "int", "bool"];
+
+    fn value(ty: usize, k: u8) -> String {
+        match ty {
+            0 => format!("\"v{}\"", k % 3),
+            1 => format!("{}", k % 3),
+            _ => if k.is_multiple_of(2) { "true" } else { "false" }.to_string(),
+        }
+    }
+
+    /// A program as text: relations of one or two columns (of one type in most programs),
+    /// facts, and rules whose first body literal is a positive atom of variables `X, Y`.
+    fn program() -> impl Strategy<Value = String> {
+        let rels = prop::collection::vec(prop::collection::vec(0usize..3, 1..3), 2..5);
+        let lits =
+            prop::collection::vec((0u8..4, 0usize..5, prop::collection::vec(0u8..8, 3)), 0..3);
+        let rules = prop::collection::vec(
+            (0usize..5, 0usize..5, prop::collection::vec(0u8..3, 3), lits),
+            0..8,
+        );
+        let facts = prop::collection::vec((0usize..5, prop::collection::vec(0u8..8, 3)), 0..6);
+        let uniform = prop::option::weighted(0.75, 0usize..3);
+        (rels, rules, facts, uniform).prop_map(|(mut rels, rules, facts, uniform)| {
+            if let Some(ty) = uniform {
+                rels.iter_mut().flatten().for_each(|t| *t = ty);
+            }
+            let mut s = String::new();
+            for (i, cols) in rels.iter().enumerate() {
+                let cols: Vec<&str> = cols.iter().map(|&t| TYPES[t]).collect();
+                s.push_str(&format!("rel r{i}({})\n", cols.join(", ")));
+            }
+            let term = |k: u8, ty: usize| match k {
+                0..=2 => ["X", "Y", "Z"][k as usize].to_string(),
+                3 => "_".to_string(),
+                _ => value(ty, k),
+            };
+            let atom = |r: usize, ks: &[u8]| {
+                let r = r % rels.len();
+                let args: Vec<String> = rels[r]
+                    .iter()
+                    .zip(ks)
+                    .map(|(&ty, &k)| term(k, ty))
+                    .collect();
+                format!("r{r}({})", args.join(", "))
+            };
+            for (r, ks) in facts {
+                let r = r % rels.len();
+                let args: Vec<String> = rels[r]
+                    .iter()
+                    .zip(&ks)
+                    .map(|(&ty, &k)| value(ty, k))
+                    .collect();
+                s.push_str(&format!("r{r}({}).\n", args.join(", ")));
+            }
+            for (head, first, hks, body) in rules {
+                let mut lits = vec![atom(first, &[0, 1])];
+                lits.extend(body.iter().map(|(kind, r, ks)| match kind {
+                    0 | 1 => atom(*r, ks),
+                    2 => format!("not {}", atom(*r, ks)),
+                    _ => {
+                        let ty = rels[first % rels.len()][0];
+                        let rhs = if ks[1] == 3 { 6 } else { ks[1] };
+                        format!("X {} {}", ["<", "!="][ks[2] as usize % 2], term(rhs, ty))
+                    }
+                }));
+                // head arguments: `X`, `Y` or a constant
+                let hks: Vec<u8> = hks.iter().map(|&k| if k == 2 { 5 } else { k }).collect();
+                s.push_str(&format!("{} :- {}.\n", atom(head, &hks), lits.join(", ")));
+            }
+            s
+        })
+    }
+
+    fn assert_range_restricted(p: &Program) {
+        for rule in &p.rules {
+            let mut bound = vec![false; rule.var_names.len()];
+            for lit in &rule.body {
+                if let BodyLit::Pos(a) = lit {
+                    for t in &a.args {
+                        if let Term::Var(v) = t {
+                            bound[v.0 as usize] = true;
+                        }
+                    }
+                }
+            }
+            let check = |t: &Term| match t {
+                Term::Var(v) => assert!(bound[v.0 as usize], "unbound variable in {rule:?}"),
+                Term::Const(_) => {}
+                Term::Wildcard => {}
+            };
+            rule.head.args.iter().for_each(check);
+            assert!(!rule.head.args.contains(&Term::Wildcard));
+            for lit in &rule.body {
+                match lit {
+                    BodyLit::Pos(_) => {}
+                    BodyLit::Neg(a) => a.args.iter().for_each(check),
+                    BodyLit::Cmp { lhs, rhs, .. } => {
+                        check(lhs);
+                        check(rhs);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn checking_random_programs(text in program()) {
+            let c = ztpol::load::compile_str("random.ztp", &text);
+            prop_assert_eq!(c.program.is_some(), !c.has_errors());
+            if let Some(p) = &c.program {
+                assert_strata_valid(p);
+                assert_range_restricted(p);
+            }
+            // every diagnostic renders
+            let _ = ztpol::render::render_human(&c.diagnostics, &c.sources);
+        }
+    }
+}
+
+#[test]
+fn principal_variable_in_the_condition_is_column_zero() {
+    let p = clean(
+        "own.ztp",
+        "rel staff(p: string, team: string)\n\
+         permit user U to records.edit when resource.owner == U and resource.team == T if staff(U, T);\n",
+    );
+    let pol = &p.policies[0];
+    assert_eq!(pol.columns, ["principal", "T"]);
+    assert_eq!(
+        cond(&p, &pol.cond),
+        "(resource.owner == $0 and resource.team == $1)"
+    );
 }

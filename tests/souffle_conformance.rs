@@ -4,7 +4,8 @@
 //! `049` equals `49`).
 //!
 //! The programs live in `tests/conformance/souffle/<test>.ztp`. Set `ZTPOL_SOUFFLE_ONLY` to a
-//! comma-separated list of test names to run only those.
+//! comma-separated list of test names to run only those, and `ZTPOL_SOUFFLE_ENGINE=naive` to
+//! evaluate with the reference engine instead of the default one (`--engine naive`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -34,6 +35,22 @@ fn test_names(root: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Programs in `tests/conformance/souffle` without a test directory of the same name.
+fn orphan_programs(names: &[String]) -> Vec<String> {
+    let dir = crate_root().join("tests/conformance/souffle");
+    let mut orphans: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list `{}`: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "ztp"))
+        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+        .filter(|stem| !names.contains(stem))
+        .map(|stem| format!("{stem}.ztp"))
+        .collect();
+    orphans.sort();
+    orphans
 }
 
 /// The declared column types of every relation of a program.
@@ -104,7 +121,7 @@ fn show(rows: &[&Row]) -> String {
 }
 
 /// Runs one program and compares its outputs with the expected files. `Err` holds the reasons.
-fn run_test(name: &str, conformance: &Path) -> Result<(), Vec<String>> {
+fn run_test(name: &str, conformance: &Path, engine: Option<&str>) -> Result<(), Vec<String>> {
     let root = crate_root();
     let program_rel = format!("tests/conformance/souffle/{name}.ztp");
     let program = root.join(&program_rel);
@@ -114,9 +131,14 @@ fn run_test(name: &str, conformance: &Path) -> Result<(), Vec<String>> {
     let types = column_types(&program).map_err(|e| vec![e])?;
     let out = tempfile::tempdir().map_err(|e| vec![format!("cannot create a temp dir: {e}")])?;
     let test_dir = conformance.join(name);
-    let output = Command::new(env!("CARGO_BIN_EXE_ztpol"))
-        .current_dir(&root)
-        .arg("query")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ztpol"));
+    command.current_dir(&root).arg("query");
+    if let Some(engine) = engine {
+        // The reference engine is slow by design (access1 takes tens of seconds in a debug
+        // build), so it gets more time than the default limit.
+        command.args(["--engine", engine, "--max-time", "900"]);
+    }
+    let output = command
         .arg(&program_rel)
         .arg("--facts")
         .arg(test_dir.join("facts"))
@@ -125,8 +147,10 @@ fn run_test(name: &str, conformance: &Path) -> Result<(), Vec<String>> {
         .output()
         .map_err(|e| vec![format!("cannot run ztpol: {e}")])?;
     if !output.status.success() {
+        // Diagnostics go to stdout in the JSON format (the default when it is not a terminal).
+        let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let first: Vec<&str> = stderr.lines().take(8).collect();
+        let first: Vec<&str> = stdout.lines().chain(stderr.lines()).take(8).collect();
         return Err(vec![format!(
             "ztpol query exited with {}: {}",
             output.status,
@@ -193,14 +217,23 @@ fn souffle_conformance() {
     let only: Option<BTreeSet<String>> = std::env::var("ZTPOL_SOUFFLE_ONLY")
         .ok()
         .map(|s| s.split(',').map(|t| t.trim().to_string()).collect());
+    let engine = std::env::var("ZTPOL_SOUFFLE_ENGINE").ok();
+    if let Some(engine) = &engine {
+        println!("engine: {engine}");
+    }
 
+    let names = test_names(&conformance);
     let mut passed = 0;
     let mut failed = 0;
-    for name in test_names(&conformance) {
+    for program in orphan_programs(&names) {
+        failed += 1;
+        println!("FAIL {program}: no test directory for this program");
+    }
+    for name in names {
         if only.as_ref().is_some_and(|only| !only.contains(&name)) {
             continue;
         }
-        match run_test(&name, &conformance) {
+        match run_test(&name, &conformance, engine.as_deref()) {
             Ok(()) => {
                 passed += 1;
                 println!("pass {name}");

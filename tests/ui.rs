@@ -96,3 +96,56 @@ fn ui() {
         insta::assert_snapshot!(stem, rendered);
     }
 }
+
+/// The `"ztpol::check::..."` codes a text mentions.
+fn check_codes(text: &str) -> std::collections::BTreeSet<String> {
+    let prefix = "ztpol::check::";
+    text.match_indices(prefix)
+        .map(|(i, _)| {
+            let rest = &text[i + prefix.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                .unwrap_or(rest.len());
+            format!("{prefix}{}", &rest[..end])
+        })
+        .filter(|c| !c.ends_with("::"))
+        .collect()
+}
+
+/// Every code the checker emits is documented in `docs/DIAGNOSTICS.md` and rendered by some
+/// ui program (except those the parser always reports first, which the unit tests cover).
+#[test]
+fn every_check_code_is_documented_and_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read_dir = |dir: &str| -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(root.join(dir))
+            .expect("directory exists")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n != "tests.rs") && path.is_file() {
+                all.push_str(&std::fs::read_to_string(&path).expect("readable"));
+            }
+        }
+        all
+    };
+    let emitted = check_codes(&read_dir("src/check"));
+    assert!(emitted.len() >= 15, "found {emitted:?}");
+    let docs = check_codes(
+        &std::fs::read_to_string(root.join("docs/DIAGNOSTICS.md")).expect("the docs exist"),
+    );
+    let snapshots = check_codes(&read_dir("tests/ui/snapshots"));
+    for code in &emitted {
+        assert!(docs.contains(code), "`{code}` is not documented");
+        if code != "ztpol::check::permit-without-principal" {
+            assert!(snapshots.contains(code), "no ui program renders `{code}`");
+        }
+    }
+    for code in &docs {
+        assert!(
+            emitted.contains(code),
+            "`{code}` is documented but never emitted"
+        );
+    }
+}

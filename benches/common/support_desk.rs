@@ -8,7 +8,8 @@
 
 /// The policy: examples/support-desk/policy.ztp without its attached data, plus per-user agents.
 pub fn policy() -> String {
-    let base = include_str!("../../examples/support-desk/policy.ztp").replace("data \"data.json\";", "");
+    let base =
+        include_str!("../../examples/support-desk/policy.ztp").replace("data \"data.json\";", "");
     base + r#"
 rel bot_of(agent: string, user: string) // agent acts for user
 

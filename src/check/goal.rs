@@ -1,8 +1,8 @@
 //! Goals and facts given outside source files: `ztpol query GOAL`, the REPL.
 
-use super::resolve::{arity_mismatch, plural};
+use super::resolve::{arity_mismatch, plural, suggest};
 use super::scope::{Position, RelView, Scope};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::Diagnostic;
 use crate::ir::{self, Origin, Program, RelId, RelKind, Sym, Term};
 use crate::syntax::ast;
 
@@ -33,7 +33,7 @@ fn lower_atom(
             .iter()
             .filter(|r| r.kind == RelKind::Declared)
             .map(|r| r.name.as_str());
-        let help = match did_you_mean(&atom.rel.name, names) {
+        let help = match suggest(&atom.rel.name, names) {
             Some(s) => format!("did you mean `{s}`?"),
             None => "the goal must name a relation the policy declares".to_string(),
         };

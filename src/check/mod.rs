@@ -10,6 +10,7 @@
 //! 4. [`stratify`]: the dependency graph, negation cycles, the evaluation order;
 //! 5. [`warn`]: unused relations and rules that can never fire (warnings only).
 
+mod cond;
 mod goal;
 mod lower;
 mod policy;
@@ -99,6 +100,8 @@ pub(crate) struct Checker<'s> {
     pub data_files: Vec<PathBuf>,
     /// Explicit and derived policy ids seen so far, with their statement's span.
     pub policy_ids: HashMap<String, Span>,
+    /// The `did you mean` suggestion for each unknown relation name seen so far.
+    pub suggestions: HashMap<String, Option<String>>,
 }
 
 impl<'s> Checker<'s> {
@@ -118,6 +121,7 @@ impl<'s> Checker<'s> {
             policies: Vec::new(),
             data_files: Vec::new(),
             policy_ids: HashMap::new(),
+            suggestions: HashMap::new(),
         }
     }
 

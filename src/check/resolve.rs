@@ -69,9 +69,55 @@ pub(crate) fn collect_data_files(ck: &mut Checker<'_>, modules: &[ast::Module]) 
     }
 }
 
+/// How many distinct unknown relation names get a `did you mean` search.
+const MAX_SUGGESTION_SEARCHES: usize = 256;
+
+/// Whether `a` becomes `b` by swapping two adjacent characters (`egde` / `edge`).
+fn is_transposition(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(diff.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
+/// The closest candidate for a `did you mean` help: [`did_you_mean`]'s, or else one that
+/// differs by two swapped neighbouring characters (a common typo that costs two edits).
+pub(crate) fn suggest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
+    did_you_mean(name, candidates.clone()).or_else(|| {
+        candidates
+            .into_iter()
+            .filter(|c| is_transposition(name, c))
+            .min()
+    })
+}
+
 /// The error for a name that is not a declared relation, with a suggestion when one is close.
-pub(crate) fn unknown_relation(ck: &Checker<'_>, name: &ast::Ident) -> Diagnostic {
-    let suggestion = did_you_mean(&name.name, ck.by_name.keys().map(String::as_str));
+pub(crate) fn unknown_relation(ck: &mut Checker<'_>, name: &ast::Ident) -> Diagnostic {
+    // One search per distinct unknown name, however often it is used.
+    // Past a few hundred distinct unknown names nobody reads the suggestions; stop searching so
+    // that a file full of unknown names still checks in linear time.
+    let suggestion = match ck.suggestions.get(&name.name) {
+        Some(s) => s.clone(),
+        None if ck.suggestions.len() >= MAX_SUGGESTION_SEARCHES => None,
+        None => {
+            let len = name.name.chars().count();
+            let slack = (len / 3).max(1);
+            let candidates = ck
+                .by_name
+                .keys()
+                .map(String::as_str)
+                .filter(|c| c.chars().count().abs_diff(len) <= slack);
+            let s = suggest(&name.name, candidates).map(String::from);
+            ck.suggestions.insert(name.name.clone(), s.clone());
+            s
+        }
+    };
     let help = match suggestion {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("declare it: `rel {}(...)`", name.name),

@@ -58,7 +58,10 @@ fn intrinsic_reason(ck: &Checker<'_>, rule: &Rule) -> Option<(Span, String)> {
                     (Term::Var(a), Term::Var(b)) if a == b => {
                         matches!(op, CmpOp::Ne | CmpOp::Lt | CmpOp::Gt)
                     }
-                    _ => false,
+                    (
+                        Term::Const(_) | Term::Var(_) | Term::Wildcard,
+                        Term::Const(_) | Term::Var(_) | Term::Wildcard,
+                    ) => false,
                 };
                 if always_false {
                     return Some((

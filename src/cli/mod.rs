@@ -3,10 +3,13 @@
 //! Exit codes (DESIGN.md section 3): 0 success / allow / clean, 1 usage, I/O or input error,
 //! 2 deny, 3 `check` found errors, 4 `diff --fail-on` matched.
 
+pub mod bundle;
 pub mod check;
 pub mod decide;
 pub mod diff;
+pub mod explain;
 pub mod query;
+pub mod repl;
 pub mod token;
 
 use clap::{Args, ValueEnum};
@@ -100,7 +103,14 @@ impl EvalArgs {
 /// A checked program with its data loaded and its data-time model computed.
 pub struct Loaded {
     pub program: Program,
+    /// The given facts (inline and data files), before evaluation: the reference decision
+    /// path (`decide --check-reference`) evaluates from them.
+    pub input: Model,
     pub model: Model,
+    /// The facts loaded from data and facts files (with their origins, for explanations).
+    pub facts: Vec<ztpol::ir::Fact>,
+    /// Facts given as input: written in the sources plus loaded from data files.
+    pub input_facts: usize,
 }
 
 /// Prints diagnostics in the chosen format: human to standard error, JSON to standard output.
@@ -177,6 +187,7 @@ pub fn load(
         report(&errors, &program.sources, format);
         return Err(EXIT_ERROR);
     }
+    let input_facts = program.facts.len() + data_facts.len();
     let input = eval::input_model(&program, &data_facts);
     let model = match eval::evaluate(&program, &input, eval_config) {
         Ok(m) => m,
@@ -185,5 +196,11 @@ pub fn load(
             return Err(EXIT_ERROR);
         }
     };
-    Ok(Loaded { program, model })
+    Ok(Loaded {
+        program,
+        input,
+        model,
+        facts: data_facts,
+        input_facts,
+    })
 }
