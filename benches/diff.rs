@@ -64,9 +64,13 @@ fn load(text: &str, data: &str) -> (Program, Model) {
     (program, model)
 }
 
+/// As the CLI does it: both versions load in parallel, then the diff.
 fn whole_run(old: &str, new: &str, data: &str) -> usize {
-    let (po, mo) = load(old, data);
-    let (pn, mn) = load(new, data);
+    let ((po, mo), (pn, mn)) = std::thread::scope(|s| {
+        let o = s.spawn(|| load(old, data));
+        let n = load(new, data);
+        (o.join().expect("loading the old version does not panic"), n)
+    });
     let d = diff::diff(
         Version {
             program: &po,

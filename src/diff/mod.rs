@@ -229,11 +229,11 @@ impl Diff {
     }
 }
 
-/// Key of a change set while collecting.
+/// Key of a change set while collecting: causes, action, kind, change.
 type SetKey = (Vec<usize>, usize, usize, ChangeKind);
 
-/// One permission change: the old and new constraints and the principals they hold for.
-type ChangeOf<'a> = (Constraint, Constraint, Vec<&'a str>);
+/// The variants of one change set while collecting: old, new, principals.
+type Variants<'p> = Vec<(Constraint, Constraint, Vec<&'p str>)>;
 
 /// Compares two versions.
 pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
@@ -261,7 +261,7 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
     }
     let mut co = Cache::default();
     let mut cn = Cache::default();
-    let mut sets: BTreeMap<SetKey, Vec<ChangeOf<'_>>> = BTreeMap::new();
+    let mut sets: BTreeMap<SetKey, Variants<'_>> = BTreeMap::new();
     let mut summary = Summary::default();
     let mut changed_principals: version::FastMap<&str, ()> = version::FastMap::default();
     for ((po, pn), principals) in &by_pair {

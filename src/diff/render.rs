@@ -72,13 +72,32 @@ fn principals_text(ps: &[String]) -> String {
     s
 }
 
-fn change_text(set: &ChangeSet, out: &mut String) {
+/// Change sets equal but for the resource kind, printed once with every kind.
+fn merged(changes: &[ChangeSet]) -> Vec<(&ChangeSet, Vec<String>)> {
+    let mut out: Vec<(&ChangeSet, Vec<String>)> = Vec::new();
+    for c in changes {
+        let same = out.iter_mut().find(|(o, _)| {
+            o.kind == c.kind
+                && o.action == c.action
+                && o.old == c.old
+                && o.new == c.new
+                && o.principals == c.principals
+        });
+        match same {
+            Some((_, kinds)) => kinds.push(c.resource.to_string()),
+            None => out.push((c, vec![c.resource.to_string()])),
+        }
+    }
+    out
+}
+
+fn change_text(set: &ChangeSet, kinds: &[String], out: &mut String) {
     let _ = writeln!(
         out,
         "  {} {} on {} for {}: {}",
         set.kind.name(),
         set.action,
-        set.resource,
+        kinds.join(", "),
         plural(set.principals.len(), "principal", "principals"),
         principals_text(&set.principals)
     );
@@ -110,8 +129,8 @@ pub fn human(diff: &Diff) -> String {
         out.push('\n');
         let causes: Vec<String> = g.causes.iter().map(cause_text).collect();
         let _ = writeln!(out, "{}", causes.join("; "));
-        for set in &g.changes {
-            change_text(set, &mut out);
+        for (set, kinds) in merged(&g.changes) {
+            change_text(set, &kinds, &mut out);
         }
     }
     let idle: Vec<&Edit> = diff.edits.iter().filter(|e| !e.effective).collect();
