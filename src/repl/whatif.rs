@@ -65,7 +65,7 @@ impl Session {
                 "it does not hold; only given facts (from the sources, the data or `assume`) can be retracted"
             };
             return Reply::failed(format!(
-                "error: {canon} is not a given fact\n  help: {help}\n"
+                "error: `{canon}` is not a given fact\n  help: {help}\n"
             ));
         }
         self.retracted.push(canon.clone());
