@@ -526,3 +526,218 @@ fn decide_answers_from_the_query_alone() {
         assert_eq!(b.decide(&q).allowed(), want.allowed, "amount {amount}");
     }
 }
+
+// ---- the command line ----------------------------------------------------------------------
+
+fn ztpol(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ztpol"))
+        .args(args)
+        .current_dir(crate_root())
+        .output()
+        .expect("ztpol runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_builds_verifies_inspects_and_decides_from_bundles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(p("key.pem"), ED_PEM).expect("write");
+    std::fs::write(p("other.pem"), ED_OTHER_PEM).expect("write");
+    let (code, jwks, err) = ztpol(&["bundle", "jwks", "--sign-key", &p("key.pem"), "--kid", "k1"]);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::write(p("jwks.json"), jwks).expect("write");
+
+    let (code, _, err) = ztpol(&[
+        "bundle",
+        "build",
+        "examples/support-desk",
+        "-o",
+        &p("desk.ztpb"),
+        "--sign-key",
+        &p("key.pem"),
+        "--kid",
+        "k1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = ztpol(&[
+        "bundle",
+        "build",
+        "examples/support-desk",
+        "-o",
+        &p("plain.ztpb"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = ztpol(&[
+        "bundle",
+        "build",
+        "examples/support-desk",
+        "-o",
+        &p("forged.ztpb"),
+        "--sign-key",
+        &p("other.pem"),
+        "--kid",
+        "k1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+
+    let (code, out, _) = ztpol(&[
+        "bundle",
+        "verify",
+        &p("desk.ztpb"),
+        "--jwks",
+        &p("jwks.json"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0));
+    let v: Json = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        (v["valid"].as_bool(), v["kid"].as_str(), v["alg"].as_str()),
+        (Some(true), Some("k1"), Some("EdDSA"))
+    );
+    for bad in ["plain.ztpb", "forged.ztpb"] {
+        let (code, out, _) = ztpol(&[
+            "bundle",
+            "verify",
+            &p(bad),
+            "--jwks",
+            &p("jwks.json"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, Some(1), "{bad}: {out}");
+        assert!(out.contains("\"valid\":false"), "{bad}: {out}");
+    }
+
+    let (code, out, _) = ztpol(&["bundle", "inspect", &p("desk.ztpb"), "--format", "json"]);
+    assert_eq!(code, Some(0));
+    let info: Json = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        info["manifest"]["attributes"],
+        json!([
+            "action.amount",
+            "resource.region",
+            "context.session.tainted"
+        ])
+    );
+    assert_eq!(info["signature"]["kid"], json!("k1"));
+    let rules = info["rules"].as_array().expect("rules");
+    assert!(
+        rules.iter().any(|r| r["id"] == json!("tier1-refund")
+            && r["location"]
+                .as_str()
+                .is_some_and(|l| l.ends_with("policy.ztp:20:1"))),
+        "{rules:?}"
+    );
+    assert!(info["sections"]["profiles"].as_u64().is_some());
+
+    // decide --bundle: the same response as from source, in every mode.
+    let request = "examples/support-desk/requests/02-alice-bot-refund-150.json";
+    let (code, want, _) = ztpol(&[
+        "decide",
+        "examples/support-desk",
+        "--request",
+        request,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0));
+    let (code, got, err) = ztpol(&[
+        "decide",
+        "--bundle",
+        &p("desk.ztpb"),
+        "--jwks",
+        &p("jwks.json"),
+        "--request",
+        request,
+        "--format",
+        "json",
+    ]);
+    assert_eq!((code, got.as_str()), (Some(0), want.as_str()), "{err}");
+    let (code, got, _) = ztpol(&[
+        "decide",
+        "--bundle",
+        &p("desk.ztpb"),
+        "--bundle-jwks",
+        &p("jwks.json"),
+        "--request",
+        "examples/support-desk/requests/04-alice-bot-refund-201.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(2), "{got}");
+    let lines = dir.path().join("lines.jsonl");
+    let texts: Vec<String> = [
+        "02-alice-bot-refund-150",
+        "09-bob-refund-1001",
+        "26-refund-amount-unknown",
+    ]
+    .iter()
+    .map(|n| {
+        serde_json::from_str::<Json>(
+            &std::fs::read_to_string(
+                crate_root().join(format!("examples/support-desk/requests/{n}.json")),
+            )
+            .expect("reads"),
+        )
+        .expect("json")
+        .to_string()
+    })
+    .collect();
+    std::fs::write(&lines, texts.join("\n")).expect("write");
+    let lines = lines.display().to_string();
+    let (_, want, _) = ztpol(&["decide", "examples/support-desk", "--requests", &lines]);
+    let (code, got, _) = ztpol(&[
+        "decide",
+        "--bundle",
+        &p("desk.ztpb"),
+        "--jwks",
+        &p("jwks.json"),
+        "--requests",
+        &lines,
+    ]);
+    assert_eq!((code, got.lines().count()), (Some(0), 3));
+    assert_eq!(got, want);
+
+    // Unsigned: refused, unless allowed; a forged signature: refused either way.
+    let (code, _, err) = ztpol(&["decide", "--bundle", &p("plain.ztpb"), "--request", request]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("not signed") && err.contains("--allow-unsigned"),
+        "{err}"
+    );
+    let (code, _, err) = ztpol(&[
+        "decide",
+        "--bundle",
+        &p("plain.ztpb"),
+        "--allow-unsigned",
+        "--request",
+        request,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning"), "{err}");
+    let forged = p("forged.ztpb");
+    for extra in [&[][..], &["--allow-unsigned"][..]] {
+        let mut args = vec!["decide", "--bundle", forged.as_str()];
+        let jw = p("jwks.json");
+        args.extend(["--jwks", jw.as_str()]);
+        args.extend(extra);
+        args.extend(["--request", request]);
+        let (code, _, err) = ztpol(&args);
+        assert_eq!(code, Some(1), "{extra:?}: {err}");
+        assert!(err.contains("signature"), "{err}");
+    }
+}

@@ -151,7 +151,7 @@ impl<'a> Checker<'a> {
                     })
                     .collect();
                 let mut out = Vec::new();
-                self.naive_join(rule, &pos, s, k, &mut vec![None; slots(rule)], &mut out);
+                self.naive_join(rule, &pos, s, k, &vec![None; slots(rule)], &mut out);
                 for h in out {
                     let key = (rule.head.rel, h);
                     if !self.ranks.contains_key(&key) {
@@ -192,7 +192,7 @@ impl<'a> Checker<'a> {
         atoms: &[&ztpol::ir::Atom],
         s: usize,
         k: u32,
-        b: &mut Vec<Option<Sym>>,
+        b: &[Option<Sym>],
         out: &mut Vec<Vec<Sym>>,
     ) {
         let Some((a, rest)) = atoms.split_first() else {
@@ -205,13 +205,13 @@ impl<'a> Checker<'a> {
         };
         for t in self.model.get(a.rel).iter() {
             if self.in_stratum(a.rel, s)
-                && !self.ranks.get(&(a.rel, t.to_vec())).is_some_and(|r| *r < k)
+                && self.ranks.get(&(a.rel, t.to_vec())).is_none_or(|r| *r >= k)
             {
                 continue;
             }
-            let mut nb = b.clone();
+            let mut nb = b.to_vec();
             if unify(&a.args, t, &mut nb) {
-                self.naive_join(rule, rest, s, k, &mut nb, out);
+                self.naive_join(rule, rest, s, k, &nb, out);
             }
         }
     }

@@ -261,9 +261,15 @@ impl<'k> Trust<'k> {
 
 /// Checks a bundle's envelope and digest, and its signature as `trust` demands.
 pub fn verify(bytes: &[u8], trust: Trust<'_>) -> Result<Option<Signer>, BundleError> {
-    let env = format::open(bytes)?;
+    check_signature(&format::open(bytes)?, trust)
+}
+
+fn check_signature(
+    env: &format::Envelope<'_>,
+    trust: Trust<'_>,
+) -> Result<Option<Signer>, BundleError> {
     match (env.signature, trust.keys) {
-        (Some(_), Some(keys)) => keys.verify(&env).map(Some),
+        (Some(_), Some(keys)) => keys.verify(env).map(Some),
         (Some(_), None) => Err(BundleError::NoKeys),
         (None, _) if trust.allow_unsigned => Ok(None),
         (None, _) => Err(BundleError::Unsigned),
@@ -312,8 +318,8 @@ impl Bundle {
     /// Loads a bundle from its bytes: checks the envelope and digest, the signature as
     /// `trust` demands, decodes the contents and builds the decision tables.
     pub fn load(bytes: &[u8], trust: Trust<'_>) -> Result<Bundle, BundleError> {
-        let signer = verify(bytes, trust)?;
         let env = format::open(bytes)?;
+        let signer = check_signature(&env, trust)?;
         let contents = read::decode(env.body)?;
         let fast = fast::Fast::new(&contents)?;
         Ok(Bundle {

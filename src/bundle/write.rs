@@ -7,6 +7,7 @@
 //! of those mention. Everything is written in a canonical order, so equal inputs give equal
 //! bytes.
 
+use super::fast::StrHasher;
 use super::format::{tag, Writer};
 use super::Manifest;
 use crate::eval::Model;
@@ -14,57 +15,62 @@ use crate::ir::{
     ActionPat, AttrRoot, Cond, CondTerm, Effect, PrincipalMatch, Program, RelKind, Sym, Type, Value,
 };
 use crate::source::Span;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 
 /// The value numbering of a bundle: strings in byte order, then ints in numeric order, then
 /// `false` and `true`.
 struct Numbering {
-    /// Source symbol -> bundle symbol, for every value the bundle holds.
-    map: HashMap<Sym, u32>,
+    /// Source symbol -> bundle symbol (`u32::MAX` for values the bundle does not hold).
+    map: Vec<u32>,
     strings: Vec<String>,
     ints: Vec<i64>,
 }
 
 impl Numbering {
-    fn new(program: &Program, used: &BTreeSet<Sym>) -> Numbering {
-        let mut strings = BTreeSet::new();
-        let mut ints = BTreeSet::new();
-        for &s in used {
-            match program.interner.value(s) {
-                Value::Str(x) => {
-                    strings.insert(x.as_str());
-                }
-                Value::Int(i) => {
-                    ints.insert(*i);
-                }
-                Value::Bool(_) => {}
+    fn new(program: &Program, used: &[bool]) -> Numbering {
+        let mut strs: Vec<(&str, u32)> = Vec::new();
+        let mut ints: Vec<(i64, u32)> = Vec::new();
+        let mut bools: Vec<(bool, u32)> = Vec::new();
+        for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+            match program.interner.value(Sym(i as u32)) {
+                Value::Str(x) => strs.push((x.as_str(), i as u32)),
+                Value::Int(v) => ints.push((*v, i as u32)),
+                Value::Bool(b) => bools.push((*b, i as u32)),
             }
         }
-        let strings: Vec<String> = strings.into_iter().map(str::to_string).collect();
-        let ints: Vec<i64> = ints.into_iter().collect();
-        let mut map = HashMap::with_capacity(used.len());
-        for &s in used {
-            let b = match program.interner.value(s) {
-                // Both searches succeed: the lists were built from these very values.
-                Value::Str(x) => strings.binary_search(x).unwrap_or(0) as u32,
-                Value::Int(i) => (strings.len() + ints.binary_search(i).unwrap_or(0)) as u32,
-                Value::Bool(b) => (strings.len() + ints.len() + usize::from(*b)) as u32,
-            };
-            map.insert(s, b);
+        // Interned values are distinct, so these orders are strict.
+        strs.sort_unstable();
+        ints.sort_unstable();
+        let mut map = vec![u32::MAX; used.len()];
+        for (k, &(_, s)) in strs.iter().enumerate() {
+            map[s as usize] = k as u32;
         }
-        Numbering { map, strings, ints }
+        for (k, &(_, s)) in ints.iter().enumerate() {
+            map[s as usize] = (strs.len() + k) as u32;
+        }
+        for &(b, s) in &bools {
+            map[s as usize] = (strs.len() + ints.len() + usize::from(b)) as u32;
+        }
+        Numbering {
+            map,
+            strings: strs.into_iter().map(|(x, _)| x.to_string()).collect(),
+            ints: ints.into_iter().map(|(v, _)| v).collect(),
+        }
     }
 
     fn sym(&self, s: Sym) -> u32 {
-        // Every symbol written was collected into `used` first.
-        self.map.get(&s).copied().unwrap_or(u32::MAX)
+        // Every symbol written was marked used first.
+        self.map.get(s.0 as usize).copied().unwrap_or(u32::MAX)
     }
 }
 
-fn collect_cond_syms(c: &Cond, out: &mut BTreeSet<Sym>, lookups: &mut BTreeSet<u32>) {
-    let term = |t: &CondTerm, out: &mut BTreeSet<Sym>| {
+fn collect_cond_syms(c: &Cond, out: &mut [bool], lookups: &mut BTreeSet<u32>) {
+    let term = |t: &CondTerm, out: &mut [bool]| {
         if let CondTerm::Const(s, _) = t {
-            out.insert(*s);
+            if let Some(u) = out.get_mut(s.0 as usize) {
+                *u = true;
+            }
         }
     };
     match c {
@@ -102,8 +108,9 @@ pub fn body(
     input_facts: usize,
 ) -> (Vec<u8>, BuildStats) {
     // Which relations request time reads.
+    let nvals = program.interner.len();
     let mut lookups = BTreeSet::new();
-    let mut used = BTreeSet::new();
+    let mut used = vec![false; nvals];
     for p in &program.policies {
         collect_cond_syms(&p.cond, &mut used, &mut lookups);
     }
@@ -116,48 +123,37 @@ pub fn body(
     let keyed: Vec<usize> = (0..program.policies.len())
         .filter(|&i| matches!(program.policies[i].principal, PrincipalMatch::Chain { .. }))
         .collect();
+    // Values whose relative order row iteration depends on: every column of the stored
+    // relations, the bound columns of instances.
+    let mut ordered = vec![false; nvals];
+    let mark = |flags: &mut [bool], syms: &[Sym]| {
+        for s in syms {
+            if let Some(f) = flags.get_mut(s.0 as usize) {
+                *f = true;
+            }
+        }
+    };
     for &r in &row_rels {
-        for t in model
-            .rows
-            .get(r as usize)
-            .into_iter()
-            .flat_map(|rows| rows.iter())
-        {
-            used.extend(t.iter().copied());
+        if let Some(rows) = model.rows.get(r as usize) {
+            mark(&mut used, rows.flat());
+            mark(&mut ordered, rows.flat());
         }
     }
     for &i in &keyed {
         if let Some(rows) = model.rows.get(program.policies[i].rel.index()) {
-            for t in rows.iter() {
-                used.extend(t.iter().copied());
+            mark(&mut used, rows.flat());
+            if rows.arity() > 1 {
+                for t in rows.iter() {
+                    mark(&mut ordered, &t[1..]);
+                }
             }
         }
     }
     let num = Numbering::new(program, &used);
 
-    // Values whose relative order row iteration depends on, in source order.
-    let mut ordered: BTreeSet<Sym> = BTreeSet::new();
-    for &r in &row_rels {
-        for t in model
-            .rows
-            .get(r as usize)
-            .into_iter()
-            .flat_map(|rows| rows.iter())
-        {
-            ordered.extend(t.iter().copied());
-        }
-    }
-    for &i in &keyed {
-        if let Some(rows) = model.rows.get(program.policies[i].rel.index()) {
-            for t in rows.iter() {
-                ordered.extend(t.iter().skip(1).copied());
-            }
-        }
-    }
-
-    // Profiles: per principal, the instances of every chain statement, by statement.
-    type Profile = Vec<(u32, Vec<Vec<u32>>)>;
-    let mut per_principal: BTreeMap<u32, Profile> = BTreeMap::new();
+    // Per principal, the instances of every chain statement: (principal, statement, row
+    // index in source order), sorted, then encoded flat as [statement, count, rows...] runs.
+    let mut inst: Vec<(u32, u32, u32)> = Vec::new();
     for &i in &keyed {
         let Some(rows) = model.rows.get(program.policies[i].rel.index()) else {
             continue;
@@ -165,29 +161,41 @@ pub fn body(
         if rows.arity() == 0 {
             continue;
         }
-        for t in rows.iter() {
-            let who = num.sym(t[0]);
-            let rest: Vec<u32> = t[1..].iter().map(|&s| num.sym(s)).collect();
-            let prof = per_principal.entry(who).or_default();
-            match prof.last_mut() {
-                Some((pi, list)) if *pi == i as u32 => list.push(rest),
-                _ => prof.push((i as u32, vec![rest])),
-            }
+        for (k, t) in rows.iter().enumerate() {
+            inst.push((num.sym(t[0]), i as u32, k as u32));
         }
     }
-    let mut profile_ids: HashMap<Profile, u32> = HashMap::new();
-    let mut profiles: Vec<Profile> = Vec::new();
-    let mut principals: Vec<(u32, u32)> = Vec::with_capacity(per_principal.len());
-    for (who, prof) in per_principal {
-        let id = match profile_ids.get(&prof) {
-            Some(&id) => id,
-            None => {
-                let id = profiles.len() as u32;
-                profiles.push(prof.clone());
-                profile_ids.insert(prof, id);
-                id
+    inst.sort_unstable();
+    let mut enc: Vec<u32> = Vec::with_capacity(inst.len() * 2);
+    let mut spans: Vec<(u32, usize, usize)> = Vec::new(); // (principal, start, end) in enc
+    let mut k = 0;
+    while k < inst.len() {
+        let who = inst[k].0;
+        let start = enc.len();
+        while k < inst.len() && inst[k].0 == who {
+            let pi = inst[k].1;
+            let rows = &model.rows[program.policies[pi as usize].rel.index()];
+            let count_at = enc.len() + 1;
+            enc.extend([pi, 0]);
+            while k < inst.len() && inst[k].0 == who && inst[k].1 == pi {
+                let (r, a) = (inst[k].2 as usize, rows.arity());
+                let t = &rows.flat()[r * a..(r + 1) * a];
+                enc.extend(t[1..].iter().map(|&s| num.sym(s)));
+                enc[count_at] += 1;
+                k += 1;
             }
-        };
+        }
+        spans.push((who, start, enc.len()));
+    }
+    let mut profile_ids: HashMap<&[u32], u32, BuildHasherDefault<StrHasher>> = HashMap::default();
+    let mut profiles: Vec<&[u32]> = Vec::new();
+    let mut principals: Vec<(u32, u32)> = Vec::with_capacity(spans.len());
+    for &(who, a, b) in &spans {
+        let key = &enc[a..b];
+        let id = *profile_ids.entry(key).or_insert_with(|| {
+            profiles.push(key);
+            profiles.len() as u32 - 1
+        });
         principals.push((who, id));
     }
 
@@ -323,16 +331,23 @@ pub fn body(
     let mut w = Writer::new();
     w.usize(profiles.len());
     for prof in &profiles {
-        w.usize(prof.len());
+        // Entries: [statement, count, count * width symbols] runs.
+        let mut entries = Vec::new();
+        let mut at = 0;
+        while at + 1 < prof.len() {
+            let (pi, n) = (prof[at], prof[at + 1] as usize);
+            let width = program.relation(program.policies[pi as usize].rel).arity() - 1;
+            entries.push((pi, n, &prof[at + 2..at + 2 + n * width]));
+            at += 2 + n * width;
+        }
+        w.usize(entries.len());
         let mut prev = 0u32;
-        for (pi, rows) in prof {
+        for (pi, n, syms) in entries {
             w.var(u64::from(pi - prev));
-            prev = *pi;
-            w.usize(rows.len());
-            for row in rows {
-                for &s in row {
-                    w.var(u64::from(s));
-                }
+            prev = pi;
+            w.usize(n);
+            for &s in syms {
+                w.var(u64::from(s));
             }
         }
     }
@@ -350,9 +365,13 @@ pub fn body(
     out.section(tag::PRINCIPALS, &w);
 
     let mut w = Writer::new();
-    w.usize(ordered.len());
-    for &s in &ordered {
-        w.var(u64::from(num.sym(s)));
+    let order: Vec<u32> = (0..nvals)
+        .filter(|&i| ordered[i] && used[i])
+        .map(|i| num.sym(Sym(i as u32)))
+        .collect();
+    w.usize(order.len());
+    for &s in &order {
+        w.var(u64::from(s));
     }
     out.section(tag::ORDER, &w);
 

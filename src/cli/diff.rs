@@ -65,23 +65,36 @@ pub fn run(args: &DiffArgs) -> u8 {
     let data = |extra: &[PathBuf]| -> Vec<PathBuf> {
         args.common.data.iter().chain(extra).cloned().collect()
     };
-    let old = match load(
-        std::slice::from_ref(&args.old),
-        &data(&args.old_data),
-        None,
-        &config,
-        format,
-    ) {
-        Ok(l) => l,
-        Err(code) => return code,
+    // The two versions load independently: in parallel.
+    let (old_data, new_data) = (data(&args.old_data), data(&args.new_data));
+    let (old, new) = std::thread::scope(|s| {
+        let old = s.spawn(|| {
+            load(
+                std::slice::from_ref(&args.old),
+                &old_data,
+                None,
+                &config,
+                format,
+            )
+        });
+        let new = load(
+            std::slice::from_ref(&args.new),
+            &new_data,
+            None,
+            &config,
+            format,
+        );
+        (old.join(), new)
+    });
+    let old = match old {
+        Ok(Ok(l)) => l,
+        Ok(Err(code)) => return code,
+        Err(_) => {
+            eprintln!("error: loading the old version stopped unexpectedly");
+            return EXIT_ERROR;
+        }
     };
-    let new = match load(
-        std::slice::from_ref(&args.new),
-        &data(&args.new_data),
-        None,
-        &config,
-        format,
-    ) {
+    let new = match new {
         Ok(l) => l,
         Err(code) => return code,
     };

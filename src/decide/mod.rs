@@ -32,7 +32,7 @@ pub use response::policy_hash;
 use crate::eval::Model;
 use crate::ir::Program;
 use cond::CondError;
-use index::ActionIndex;
+use index::{ActionIndex, InstanceIndex};
 
 /// Why a request was denied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +125,7 @@ pub struct Decider<'a> {
     program: &'a Program,
     model: &'a Model,
     actions: ActionIndex,
+    instances: InstanceIndex,
     policy_hash: String,
 }
 
@@ -138,6 +139,7 @@ impl<'a> Decider<'a> {
             program,
             model,
             actions: ActionIndex::new(program),
+            instances: InstanceIndex::new(program, model),
             policy_hash: policy_hash(program, &[]),
         }
     }
@@ -173,7 +175,13 @@ impl<'a> Decider<'a> {
                 return Err(Denial::Scope);
             }
         }
-        let run = procedure::Run::new(self.program, self.model, &self.actions, request);
+        let run = procedure::Run::new(
+            self.program,
+            self.model,
+            &self.actions,
+            &self.instances,
+            request,
+        );
         // Forbids first: a true one denies whatever the grants say.
         let pending = run.forbids()?;
         let mut total = Constraint::always();

@@ -1,9 +1,9 @@
 //! The steps of one decision: the forbids that apply, and each chain principal's grants.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::ActionIndex;
+use super::index::{ActionIndex, InstanceIndex};
 use super::residual::{Constraint, TooLarge};
-use super::{Denial, Failure, Principal, Request};
+use super::{Denial, Failure, Request};
 use crate::eval::Model;
 use crate::ir::{Effect, Policy, PrincipalMatch, Program, Sym, Value};
 use crate::source::Span;
@@ -13,6 +13,7 @@ use crate::source::Span;
 pub(super) struct Run<'a> {
     program: &'a Program,
     model: &'a Model,
+    instances: &'a InstanceIndex,
     request: &'a Request,
     /// Principal refs by chain position (0 is the subject).
     refs: Vec<String>,
@@ -27,16 +28,23 @@ impl<'a> Run<'a> {
         program: &'a Program,
         model: &'a Model,
         actions: &ActionIndex,
+        instances: &'a InstanceIndex,
         request: &'a Request,
     ) -> Run<'a> {
-        let refs: Vec<String> = request.chain().map(Principal::reference).collect();
-        let syms = refs
-            .iter()
-            .map(|r| program.interner.lookup(&Value::Str(r.clone())))
-            .collect();
+        let mut refs = Vec::with_capacity(request.chain_len());
+        let mut syms = Vec::with_capacity(request.chain_len());
+        for p in request.chain() {
+            let value = Value::Str(p.reference());
+            syms.push(program.interner.lookup(&value));
+            refs.push(match value {
+                Value::Str(r) => r,
+                Value::Int(_) | Value::Bool(_) => String::new(),
+            });
+        }
         Run {
             program,
             model,
+            instances,
             request,
             refs,
             syms,
@@ -54,32 +62,30 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn statements(&self, effect: Effect) -> impl Iterator<Item = &'a Policy> + '_ {
+    /// The covering statements of one effect, with their indices.
+    fn statements(&self, effect: Effect) -> impl Iterator<Item = (usize, &'a Policy)> + '_ {
         let program = self.program;
         self.candidates
             .iter()
-            .map(move |&i| &program.policies[i])
-            .filter(move |p| p.effect == effect)
+            .map(move |&i| (i, &program.policies[i]))
+            .filter(move |(_, p)| p.effect == effect)
     }
 
-    /// The instances of `p` about the principal at chain position `pos` (none when its type
-    /// filter excludes that principal).
-    fn instances<'s>(&'s self, p: &Policy, pos: usize) -> Vec<&'s [Sym]> {
-        let (Some(principal), Some(Some(sym))) = (self.request.chain_at(pos), self.syms.get(pos))
-        else {
-            return Vec::new();
-        };
-        match &p.principal {
-            PrincipalMatch::Request => Vec::new(),
-            PrincipalMatch::Chain { ty } if ty.as_ref().is_some_and(|t| *t != principal.ty) => {
-                Vec::new()
+    /// The instances of statement `i` about the principal at chain position `pos` (none when
+    /// its type filter excludes that principal).
+    fn instances(&self, i: usize, p: &Policy, pos: usize) -> impl Iterator<Item = &'a [Sym]> {
+        let found = match (&p.principal, self.request.chain_at(pos), self.syms.get(pos)) {
+            (PrincipalMatch::Chain { ty }, Some(principal), Some(Some(sym)))
+                if ty.as_ref().is_none_or(|t| *t == principal.ty) =>
+            {
+                Some(*sym)
             }
-            PrincipalMatch::Chain { .. } => self
-                .model
-                .get(p.rel)
-                .with_prefix(std::slice::from_ref(sym))
-                .collect(),
-        }
+            _ => None,
+        };
+        let index = self.instances;
+        found
+            .into_iter()
+            .flat_map(move |sym| index.instances(i, sym))
     }
 
     pub fn too_large(&self, id: Option<&str>, pos: usize, e: TooLarge) -> Denial {
@@ -94,7 +100,7 @@ impl<'a> Run<'a> {
     /// conditions are returned, to be negated into the constraint.
     pub fn forbids(&self) -> Result<Vec<(String, Constraint)>, Denial> {
         let mut pending = Vec::new();
-        for p in self.statements(Effect::Forbid) {
+        for (i, p) in self.statements(Effect::Forbid) {
             // (chain position, instance) pairs; `None`: about the request as a whole
             let mut targets: Vec<(Option<usize>, &[Sym])> = Vec::new();
             match &p.principal {
@@ -103,11 +109,7 @@ impl<'a> Run<'a> {
                 }
                 PrincipalMatch::Chain { .. } => {
                     for pos in 0..self.request.chain_len() {
-                        targets.extend(
-                            self.instances(p, pos)
-                                .into_iter()
-                                .map(|row| (Some(pos), row)),
-                        );
+                        targets.extend(self.instances(i, p, pos).map(|row| (Some(pos), row)));
                     }
                 }
             }
@@ -144,29 +146,32 @@ impl<'a> Run<'a> {
         let mut any = Constraint::never();
         let mut ids: Vec<String> = Vec::new();
         let mut failures = Vec::new();
-        for p in self.statements(Effect::Permit) {
+        for (i, p) in self.statements(Effect::Permit) {
             // A permit about the request as a whole grants nothing (the checker rejects it):
             // `instances` gives it none.
-            for row in self.instances(p, pos) {
+            for row in self.instances(i, p, pos) {
                 let env = self.env(Some(pos), row);
                 let error = |error| Denial::Error {
                     id: p.id.clone(),
                     principal: Some(self.refs[pos].clone()),
                     error,
                 };
-                match env.eval(&p.cond).map_err(error)? {
-                    Tri::False => failures.push(Failure {
-                        id: p.id.clone(),
-                        detail: env.why_false(&p.cond),
-                    }),
-                    t => {
-                        if !ids.contains(&p.id) {
-                            ids.push(p.id.clone());
-                        }
-                        any = any
-                            .or(&t.into_constraint())
-                            .map_err(|e| error(CondError::TooLarge(e, p.span)))?;
+                any = match env.eval(&p.cond).map_err(error)? {
+                    Tri::False => {
+                        failures.push(Failure {
+                            id: p.id.clone(),
+                            detail: env.why_false(&p.cond),
+                        });
+                        continue;
                     }
+                    Tri::True => Constraint::always(),
+                    Tri::Residual(_) if any.is_always() => any,
+                    Tri::Residual(c) => any
+                        .or(&c)
+                        .map_err(|e| error(CondError::TooLarge(e, p.span)))?,
+                };
+                if !ids.contains(&p.id) {
+                    ids.push(p.id.clone());
                 }
             }
         }

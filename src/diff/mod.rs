@@ -40,6 +40,9 @@ pub enum DiffError {
         location: String,
         message: String,
     },
+    #[error("the diff stopped: indexing a version failed")]
+    #[diagnostic(code(ztpol::diff::internal))]
+    Internal,
     #[error("the permission for `{action}` on `{kind}` has too many alternatives to compare")]
     #[diagnostic(code(ztpol::diff::too_large))]
     TooLarge { action: String, kind: String },
@@ -229,31 +232,38 @@ impl Diff {
 /// Key of a change set while collecting.
 type SetKey = (Vec<usize>, usize, usize, ChangeKind);
 
+/// One permission change: the old and new constraints and the principals they hold for.
+type ChangeOf<'a> = (Constraint, Constraint, Vec<&'a str>);
+
 /// Compares two versions.
 pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
     let cells = Cells::new(&[(old.program, old.model), (new.program, new.model)]);
-    let vo = VersionIndex::new(old.program, old.model);
-    let vn = VersionIndex::new(new.program, new.model);
+    let (vo, vn) = std::thread::scope(|s| {
+        let o = s.spawn(|| VersionIndex::new(old.program, old.model));
+        let n = VersionIndex::new(new.program, new.model);
+        (o.join(), n)
+    });
+    let Ok(vo) = vo else {
+        return Err(DiffError::Internal);
+    };
     let matching = Matching::new(old.program, new.program);
 
     // Principals by (old profile, new profile).
-    let mut joined: HashMap<&str, (Option<u32>, Option<u32>)> = HashMap::new();
-    for (&p, &id) in &vo.principals {
-        joined.entry(p).or_default().0 = Some(id);
-    }
-    for (&p, &id) in &vn.principals {
-        joined.entry(p).or_default().1 = Some(id);
-    }
     let mut by_pair: BTreeMap<(Option<u32>, Option<u32>), Vec<&str>> = BTreeMap::new();
-    for (p, pair) in joined {
-        by_pair.entry(pair).or_default().push(p);
+    for (&p, &id) in &vn.principals {
+        let before = vo.principals.get(p).copied();
+        by_pair.entry((before, Some(id))).or_default().push(p);
     }
-
+    for (&p, &id) in &vo.principals {
+        if !vn.principals.contains_key(p) {
+            by_pair.entry((Some(id), None)).or_default().push(p);
+        }
+    }
     let mut co = Cache::default();
     let mut cn = Cache::default();
-    let mut sets: BTreeMap<SetKey, Vec<(Constraint, Constraint, Vec<&str>)>> = BTreeMap::new();
+    let mut sets: BTreeMap<SetKey, Vec<ChangeOf<'_>>> = BTreeMap::new();
     let mut summary = Summary::default();
-    let mut changed_principals: BTreeSet<&str> = BTreeSet::new();
+    let mut changed_principals: version::FastMap<&str, ()> = version::FastMap::default();
     for ((po, pn), principals) in &by_pair {
         for (ai, action) in cells.actions.iter().enumerate() {
             for (ki, kind) in cells.kinds.iter().enumerate() {
@@ -277,7 +287,7 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Result<Diff, DiffError> {
                     ChangeKind::Narrowed => summary.narrowed += n,
                     ChangeKind::Changed => summary.changed += n,
                 }
-                changed_principals.extend(principals.iter().copied());
+                changed_principals.extend(principals.iter().map(|p| (*p, ())));
                 let entry = sets.entry((causes, ai, ki, change)).or_default();
                 match entry
                     .iter_mut()

@@ -12,6 +12,60 @@ use crate::decide::residual::Constraint;
 use crate::eval::Model;
 use crate::ir::{Effect, Policy, PrincipalMatch, Program, Sym, Value};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, non-cryptographic hash for the diff's own maps (keys are symbols and principal
+/// refs of the policy, not attacker-chosen request data): multiply-rotate over 8-byte words.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with [`WordHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// The instances of one statement for one principal (all of them: its rows).
 #[derive(Debug, Clone)]
@@ -33,7 +87,7 @@ pub struct VersionIndex<'a> {
     pub program: &'a Program,
     pub model: &'a Model,
     /// Principal ref -> profile.
-    pub principals: HashMap<&'a str, u32>,
+    pub principals: FastMap<&'a str, u32>,
     /// Profile -> its entries, by ascending statement.
     pub profiles: Vec<Vec<Entry>>,
     pub rowsets: Vec<RowSet>,
@@ -51,7 +105,8 @@ fn ref_type(v: &Value) -> Option<(&str, &str)> {
 
 impl<'a> VersionIndex<'a> {
     pub fn new(program: &'a Program, model: &'a Model) -> VersionIndex<'a> {
-        let mut by_principal: HashMap<Sym, Vec<Entry>> = HashMap::new();
+        // Entries by principal symbol.
+        let mut by_principal: Vec<Vec<Entry>> = vec![Vec::new(); program.interner.len()];
         let mut rowsets: Vec<RowSet> = Vec::new();
         let mut request_forbids = Vec::new();
         for (i, p) in program.policies.iter().enumerate() {
@@ -71,50 +126,66 @@ impl<'a> VersionIndex<'a> {
             if arity == 0 {
                 continue;
             }
-            let mut ids: HashMap<Vec<Sym>, u32> = HashMap::new();
-            let mut group: Vec<Sym> = Vec::new();
-            let mut current: Option<Sym> = None;
-            let mut flush = |who: Option<Sym>, group: &mut Vec<Sym>| {
-                let Some(who) = who else { return };
-                let rows = std::mem::take(group);
+            let mut ids: FastMap<Vec<Sym>, u32> = FastMap::default();
+            // Statements without bound columns whose condition ignores the principal: one
+            // instance set shared by every principal.
+            let mut shared: Option<u32> = None;
+            let mut start = 0;
+            let flat: Vec<&[Sym]> = rows.iter().collect();
+            while start < flat.len() {
+                let who = flat[start][0];
+                let mut end = start + 1;
+                while end < flat.len() && flat[end][0] == who {
+                    end += 1;
+                }
+                let group = &flat[start..end];
+                start = end;
                 let reachable = ref_type(program.interner.value(who))
                     .is_some_and(|(t, _)| ty.is_none_or(|want| want == t));
                 if !reachable {
-                    return;
+                    continue;
                 }
-                // Instances of statements that do not read the principal are compared without
-                // it, so that every principal with the same instances shares them.
-                let key: Vec<Sym> = if dependent {
-                    rows.clone()
+                let id = if !dependent && arity == 1 {
+                    *shared.get_or_insert_with(|| {
+                        rowsets.push(RowSet {
+                            policy: i,
+                            rows: group.concat(),
+                        });
+                        rowsets.len() as u32 - 1
+                    })
                 } else {
-                    rows.chunks_exact(arity)
-                        .flat_map(|r| r[1..].iter().copied())
-                        .collect()
+                    // Instances of statements that do not read the principal are compared
+                    // without it, so that every principal with the same instances shares them.
+                    let key: Vec<Sym> = if dependent {
+                        group.concat()
+                    } else {
+                        group.iter().flat_map(|r| r[1..].iter().copied()).collect()
+                    };
+                    let next = rowsets.len() as u32;
+                    *ids.entry(key).or_insert_with(|| {
+                        rowsets.push(RowSet {
+                            policy: i,
+                            rows: group.concat(),
+                        });
+                        next
+                    })
                 };
-                let next = rowsets.len() as u32;
-                let id = *ids.entry(key).or_insert_with(|| {
-                    rowsets.push(RowSet { policy: i, rows });
-                    next
-                });
-                by_principal.entry(who).or_default().push(Entry {
-                    policy: i as u32,
-                    rowset: id,
-                });
-            };
-            for row in rows.iter() {
-                if current != Some(row[0]) {
-                    flush(current, &mut group);
-                    current = Some(row[0]);
+                if let Some(list) = by_principal.get_mut(who.0 as usize) {
+                    list.push(Entry {
+                        policy: i as u32,
+                        rowset: id,
+                    });
                 }
-                group.extend_from_slice(row);
             }
-            flush(current, &mut group);
         }
-        let mut profile_ids: HashMap<Vec<Entry>, u32> = HashMap::new();
+        let mut profile_ids: FastMap<Vec<Entry>, u32> = FastMap::default();
         let mut profiles = Vec::new();
-        let mut principals = HashMap::with_capacity(by_principal.len());
-        for (sym, entries) in by_principal {
-            let Value::Str(name) = program.interner.value(sym) else {
+        let mut principals = FastMap::default();
+        for (sym, entries) in by_principal.into_iter().enumerate() {
+            if entries.is_empty() {
+                continue;
+            }
+            let Value::Str(name) = program.interner.value(Sym(sym as u32)) else {
                 continue;
             };
             let next = profiles.len() as u32;

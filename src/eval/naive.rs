@@ -61,6 +61,12 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
             // Derive from a snapshot of the database, so one round sees one state.
             let mut derived: Vec<(RelId, Tuple)> = Vec::new();
             for &rule_id in &stratum.rules {
+                // Rounds can be long here: the clock is read before every rule as well.
+                if start.elapsed() > limits.max_time {
+                    return Err(EvalError::TimeLimit {
+                        limit: limits.max_time,
+                    });
+                }
                 let rule = program.rule(rule_id);
                 for tuple in apply_rule(&program.interner, rule, &db) {
                     derived.push((rule.head.rel, tuple));

@@ -265,8 +265,8 @@ pub struct Search<'a> {
 
 impl Search<'_> {
     /// Calls `found` with the bindings and the tuple each positive literal matched (indexed by
-    /// body position; `matched` must be as long as the body) for every instance, until it
-    /// breaks.
+    /// body position, when `matched` is as long as the body; an empty `matched` records
+    /// nothing) for every instance, until it breaks.
     pub fn run(
         &self,
         step: usize,
@@ -289,7 +289,11 @@ impl Search<'_> {
                     if !unify(&atom.args, t, &mut nb) {
                         continue;
                     }
-                    matched[i] = t.to_vec();
+                    // Callers that do not need the matched tuples pass an empty `matched`.
+                    if let Some(m) = matched.get_mut(i) {
+                        m.clear();
+                        m.extend_from_slice(t);
+                    }
                     self.run(step + 1, &nb, matched, found)?;
                 }
                 ControlFlow::Continue(())

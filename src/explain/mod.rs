@@ -33,7 +33,7 @@ use crate::decide::Decider;
 use crate::eval::{EvalError, Limits, Model};
 use crate::ir::{Fact, Origin, Program, RelId, RuleId, Sym, Value};
 use join::Values;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -86,8 +86,8 @@ pub enum ExplainError {
     NotInModel { tuple: String },
 }
 
-/// The origin of each given tuple of one relation.
-pub type OriginMap = HashMap<Vec<Sym>, Origin>;
+/// Origins of tuples by relation and values (`None`: not a given tuple).
+pub type OriginMap = HashMap<(RelId, Vec<Sym>), Option<Origin>>;
 
 /// An explanation session over one program and its model.
 pub struct Explainer<'a> {
@@ -100,7 +100,10 @@ pub struct Explainer<'a> {
     pub(crate) stratum_of: Vec<Option<usize>>,
     /// The rules deriving each relation, by rule index.
     pub(crate) rules_of: Vec<Vec<RuleId>>,
-    origins: RefCell<HashMap<RelId, Rc<OriginMap>>>,
+    /// Origins looked up so far (`None`: not a given tuple).
+    origins: RefCell<OriginMap>,
+    /// Set once every given fact is in `origins`: a miss is then final.
+    origins_complete: Cell<bool>,
     /// Values named by explanations that the program never interned (see [`join::Values`]).
     pub(crate) extra: RefCell<Vec<Value>>,
     ranks: RefCell<HashMap<usize, Rc<Ranks>>>,
@@ -149,6 +152,7 @@ impl<'a> Explainer<'a> {
             stratum_of,
             rules_of,
             origins: RefCell::new(HashMap::new()),
+            origins_complete: Cell::new(false),
             extra: RefCell::new(Vec::new()),
             ranks: RefCell::new(HashMap::new()),
             decider: Decider::new(program, model),
@@ -168,26 +172,25 @@ impl<'a> Explainer<'a> {
         self.model
     }
 
-    /// The origin of every given tuple of `rel` (the first fact, when several give it).
-    pub fn origins(&self, rel: RelId) -> Rc<OriginMap> {
-        if let Some(m) = self.origins.borrow().get(&rel) {
-            return Rc::clone(m);
-        }
-        let mut map = OriginMap::new();
-        for f in self.program.facts.iter().chain(self.data_facts) {
-            if f.rel == rel {
-                map.entry(f.values.clone())
-                    .or_insert_with(|| f.origin.clone());
-            }
-        }
-        let map = Rc::new(map);
-        self.origins.borrow_mut().insert(rel, Rc::clone(&map));
-        map
-    }
-
-    /// The origin of a given tuple.
+    /// The origin of a given tuple (the first fact that gives it); `None` for a tuple that is
+    /// only derived. Looked up by a scan of the facts and remembered for the session.
     pub fn origin(&self, rel: RelId, tuple: &[Sym]) -> Option<Origin> {
-        self.origins(rel).get(tuple).cloned()
+        let key = (rel, tuple.to_vec());
+        if let Some(o) = self.origins.borrow().get(&key) {
+            return o.clone();
+        }
+        if self.origins_complete.get() {
+            return None;
+        }
+        let found = self
+            .program
+            .facts
+            .iter()
+            .chain(self.data_facts)
+            .find(|f| f.rel == rel && f.values == tuple)
+            .map(|f| f.origin.clone());
+        self.origins.borrow_mut().insert(key, found.clone());
+        found
     }
 
     /// Whether `rel` is derived in a stratum whose rules depend on the stratum itself.
@@ -214,8 +217,15 @@ impl<'a> Explainer<'a> {
     /// Computes everything a session caches (the origins of all given facts and the ranks of
     /// every recursive stratum), so that later explanations only search.
     pub fn prepare(&self) -> Result<(), ExplainError> {
-        for i in 0..self.program.relations.len() {
-            self.origins(RelId(i as u32));
+        {
+            let mut origins = self.origins.borrow_mut();
+            for f in self.program.facts.iter().chain(self.data_facts) {
+                origins
+                    .entry((f.rel, f.values.clone()))
+                    .or_insert_with(|| Some(f.origin.clone()));
+            }
+            // Earlier misses were remembered as `None`, which stays right.
+            self.origins_complete.set(true);
         }
         for (s, stratum) in self.program.strata.iter().enumerate() {
             if stratum.recursive {

@@ -1,8 +1,9 @@
 //! The datafrog engine: semi-naive evaluation, stratum by stratum.
 //!
 //! Each stratum keeps one [`datafrog::Variable`] per relation it derives, seeded with the
-//! relation's given tuples; datafrog's [`Iteration`] moves each round's derivations into the
-//! variables' deltas, deduplicating against everything known. Every rule is planned
+//! relation's given tuples; a round's derivations that are new (checked against a per-relation
+//! set, see [`flush`]) go into the variables, and datafrog's [`Iteration`] turns them into the
+//! next round's deltas and folds the old deltas into sorted batches. Every rule is planned
 //! ([`plan`]) into variants that start from a delta and look the other atoms up in sorted
 //! indexes ([`exec`]): relations of earlier strata are final and indexed once; relations of
 //! the stratum are indexed incrementally, batch by batch, in step with their variables. A
