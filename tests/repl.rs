@@ -300,3 +300,20 @@ fn a_policy_that_fails_to_load_still_opens_a_session() {
     assert!(out.contains("no relations"), "{out}");
     assert!(out.contains("user:carol"), "{out}");
 }
+
+#[test]
+fn every_command_is_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/REPL.md")).expect("docs/REPL.md exists");
+    for (name, _, _) in ztpol::repl::COLON_COMMANDS {
+        assert!(
+            doc.contains(&format!("`{name}")),
+            "{name} is not in docs/REPL.md"
+        );
+    }
+    for keyword in ztpol::repl::KEYWORDS {
+        assert!(
+            doc.contains(&format!("`{keyword} ")),
+            "{keyword} is not in docs/REPL.md"
+        );
+    }
+}

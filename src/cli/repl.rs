@@ -44,7 +44,9 @@ pub fn run(args: &ReplArgs) -> u8 {
         eval: args.eval.config(),
         render: RenderConfig {
             width: 100,
-            color: interactive && std::io::stderr().is_terminal(),
+            color: interactive
+                && std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         },
         data: args.data.clone(),
     };

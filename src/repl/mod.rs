@@ -10,22 +10,22 @@
 mod command;
 mod complete;
 mod input;
+mod query;
 mod state;
+mod whatif;
 mod why;
 
 pub use command::{parse, Command, RequestArg, COLON_COMMANDS, KEYWORDS};
 pub use complete::{complete, path_start, Words};
 pub use input::is_complete;
 
-use crate::check::Goal;
-use crate::decide::{batch, response, Auth, Decider, Decision, Denial};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::eval::{EvalConfig, Model};
-use crate::ir::{Fact, Program, RelKind, Sym, Term};
+use crate::ir::{Program, RelKind};
 use crate::render::{self, RenderConfig};
 use crate::source::SourceFile;
-use state::{FactKey, State, Warnings};
-use std::fmt::Write as _;
+use query::help;
+use state::{State, Warnings};
 use std::path::PathBuf;
 
 /// How a session loads, evaluates and renders.
@@ -317,271 +317,6 @@ impl Session {
             Err(e) => Reply::failed(e),
         }
     }
-
-    // ---- what-if ----------------------------------------------------------------------------
-
-    fn lower_fact(&mut self, text: &str) -> Result<(Fact, String), Reply> {
-        let name = self.pseudo_file();
-        match self.state.lower_fact(&name, text) {
-            Ok(f) => Ok(f),
-            Err(diags) => Err(Reply::failed(self.render(&diags))),
-        }
-    }
-
-    /// `assume FACT.`: add the fact (or undo its retraction) and re-evaluate.
-    fn assume(&mut self, text: &str) -> Reply {
-        let (fact, canon) = match self.lower_fact(text) {
-            Ok(f) => f,
-            Err(r) => return r,
-        };
-        let key = FactKey::of(&fact);
-        if let Some(i) = self.retracted.iter().position(|t| *t == canon) {
-            self.retracted.remove(i);
-            self.state.retracted.remove(&key);
-            return self.reevaluate(format!("restored {canon} (it was retracted)"), |s| {
-                s.retracted.insert(i, canon.clone());
-            });
-        }
-        if self.state.is_given(&key) || self.state.is_assumed(&key) {
-            return Reply::ok(format!(
-                "{canon} already holds as a given fact; nothing changed\n"
-            ));
-        }
-        self.assumed.push(canon.clone());
-        self.state.assumed.push(fact);
-        self.reevaluate(format!("assumed {canon}"), |s| {
-            s.assumed.pop();
-        })
-    }
-
-    /// `retract FACT.`: drop a given or assumed fact and re-evaluate.
-    fn retract(&mut self, text: &str) -> Reply {
-        let (fact, canon) = match self.lower_fact(text) {
-            Ok(f) => f,
-            Err(r) => return r,
-        };
-        let key = FactKey::of(&fact);
-        if let Some(i) = self.assumed.iter().position(|t| *t == canon) {
-            self.assumed.remove(i);
-            self.state.assumed.retain(|f| FactKey::of(f) != key);
-            return self.reevaluate(format!("dropped the assumption {canon}"), |s| {
-                s.assumed.insert(i, canon.clone());
-            });
-        }
-        if self.state.retracted.contains(&key) {
-            return Reply::ok(format!("{canon} is already retracted; nothing changed\n"));
-        }
-        if !self.state.is_given(&key) {
-            let derived = self.state.model.get(fact.rel).contains(&fact.values);
-            let help = if derived {
-                "it is derived by rules; retract the given facts it follows from (`why` shows them)"
-            } else {
-                "it does not hold; only given facts (from the sources, the data or `assume`) can be retracted"
-            };
-            return Reply::failed(format!(
-                "error: {canon} is not a given fact\n  help: {help}\n"
-            ));
-        }
-        self.retracted.push(canon.clone());
-        self.state.retracted.insert(key);
-        self.reevaluate(format!("retracted {canon}"), |s| {
-            s.retracted.pop();
-        })
-    }
-
-    /// Re-evaluates after a what-if change; on failure `undo` restores the text lists and the
-    /// state is rebuilt from them.
-    fn reevaluate(&mut self, done: String, undo: impl FnOnce(&mut Session)) -> Reply {
-        let before = self.state.model.total();
-        match self
-            .state
-            .reevaluate(&self.assumed, &self.retracted, &self.config)
-        {
-            Ok(()) => {
-                let after = self.state.model.total();
-                Reply::ok(format!(
-                    "{done}; the model holds {after} tuples (was {before})\n"
-                ))
-            }
-            Err(e) => {
-                undo(self);
-                let err = match State::build(
-                    &self.files,
-                    &self.definitions,
-                    &self.assumed,
-                    &self.retracted,
-                    Warnings::None,
-                    &self.config,
-                ) {
-                    Ok((state, _)) => {
-                        self.state = state;
-                        String::new()
-                    }
-                    Err(e2) => e2,
-                };
-                Reply::failed(format!("{e}{err}"))
-            }
-        }
-    }
-
-    fn facts(&self) -> String {
-        let mut out = String::new();
-        if self.assumed.is_empty() && self.retracted.is_empty() && self.definitions.is_empty() {
-            return "nothing assumed or retracted, no session rules\n".to_string();
-        }
-        for t in &self.assumed {
-            let _ = writeln!(out, "assumed    {t}.");
-        }
-        for t in &self.retracted {
-            let _ = writeln!(out, "retracted  {t}.");
-        }
-        for d in &self.definitions {
-            let _ = writeln!(
-                out,
-                "defined    {}",
-                d.text.trim().replace('\n', "\n           ")
-            );
-        }
-        out
-    }
-
-    // ---- queries ----------------------------------------------------------------------------
-
-    fn lower_goal(&mut self, text: &str) -> Result<Goal, Reply> {
-        let name = self.pseudo_file();
-        match self.state.lower_goal(&name, text) {
-            Ok(g) => Ok(g),
-            Err(diags) => Err(Reply::failed(self.render(&diags))),
-        }
-    }
-
-    /// A goal: the matching tuples as TSV, or `true` / `false` for a ground goal.
-    fn goal(&mut self, text: &str) -> Reply {
-        let goal = match self.lower_goal(text) {
-            Ok(g) => g,
-            Err(r) => return r,
-        };
-        let rows = matching(&self.state.program, &self.state.model, &goal);
-        let program = &self.state.program;
-        if goal.var_names.is_empty() && goal.args.iter().all(|t| matches!(t, Term::Const(_))) {
-            return Reply::ok(if rows.is_empty() { "false\n" } else { "true\n" });
-        }
-        let mut out = String::new();
-        for row in &rows {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|s| program.interner.value(*s).to_tsv())
-                .collect();
-            out.push_str(&cells.join("\t"));
-            out.push('\n');
-        }
-        let _ = writeln!(out, "({})", rows_text(rows.len()));
-        Reply::ok(out)
-    }
-
-    fn why(&mut self, text: &str, why: bool) -> Reply {
-        let goal = match self.lower_goal(text) {
-            Ok(g) => g,
-            Err(r) => return r,
-        };
-        why::why(&self.state, &self.config, &goal, why)
-    }
-
-    fn read_request(&self, arg: &RequestArg) -> Result<(serde_json::Value, String), Reply> {
-        let (name, text) = match arg {
-            RequestArg::Json(text) => ("the request".to_string(), text.clone()),
-            RequestArg::File(path) => match std::fs::read_to_string(path) {
-                Ok(t) => (format!("`{path}`"), t),
-                Err(e) => return Err(Reply::failed(format!("error: cannot read `{path}`: {e}\n"))),
-            },
-        };
-        match serde_json::from_str(&text) {
-            Ok(json) => Ok((json, name)),
-            Err(e) => Err(Reply::failed(format!(
-                "error: {name} is not JSON: {e}\n  help: give the request inline (`decide {{\"subject\": ...}}`) or as a file (`decide @request.json`)\n"
-            ))),
-        }
-    }
-
-    /// `decide`: the AuthZEN response, as `ztpol decide --format json` prints it. A batch
-    /// document (`evaluations`) gets the batch response.
-    fn decide(&mut self, arg: &RequestArg) -> Reply {
-        let (json, _) = match self.read_request(arg) {
-            Ok(j) => j,
-            Err(r) => return r,
-        };
-        let decider = Decider::new(&self.state.program, &self.state.model)
-            .with_policy_hash(self.state.hash.clone());
-        if batch::is_batch(&json) {
-            return match batch::run_batch(&json, |j| decider.respond(j, Auth::None)) {
-                Ok(resp) => Reply::ok(format!("{resp}\n")),
-                Err(e) => Reply::failed(format!("error: malformed batch: {e}\n")),
-            };
-        }
-        let decision = decider.decide_document(&json, Auth::None);
-        let resp = response::to_json(&self.state.program, &decision, decider.policy_hash());
-        let reply = Reply::ok(format!("{resp}\n"));
-        if is_malformed(&decision) {
-            Reply {
-                status: Status::Failed,
-                ..reply
-            }
-        } else {
-            reply
-        }
-    }
-
-    fn explain(&mut self, arg: &RequestArg) -> Reply {
-        let (json, _) = match self.read_request(arg) {
-            Ok(j) => j,
-            Err(r) => return r,
-        };
-        why::explain_request(&self.state, &self.config, &json)
-    }
-
-    fn relations(&self) -> String {
-        let program = &self.state.program;
-        let mut rows: Vec<(String, usize)> = program
-            .relations
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.kind == RelKind::Declared)
-            .map(|(i, r)| {
-                let cols: Vec<String> = r
-                    .columns
-                    .iter()
-                    .map(|c| match &c.name {
-                        Some(n) => format!("{n}: {}", c.ty.name()),
-                        None => c.ty.name().to_string(),
-                    })
-                    .collect();
-                let n = self.state.model.rows.get(i).map_or(0, |rows| rows.len());
-                (format!("{}({})", r.name, cols.join(", ")), n)
-            })
-            .collect();
-        if rows.is_empty() {
-            return "no relations\n".to_string();
-        }
-        rows.sort();
-        let width = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
-        let mut out = String::new();
-        for (sig, n) in rows {
-            let _ = writeln!(out, "{sig:<width$}  {}", rows_text(n));
-        }
-        out
-    }
-}
-
-fn is_malformed(d: &Decision) -> bool {
-    matches!(d.denial, Some(Denial::Malformed(_)))
-}
-
-fn rows_text(n: usize) -> String {
-    match n {
-        0 => "no rows".to_string(),
-        1 => "1 row".to_string(),
-        n => format!("{n} rows"),
-    }
 }
 
 fn summary(state: &State, paths: &[PathBuf]) -> String {
@@ -599,60 +334,6 @@ fn summary(state: &State, paths: &[PathBuf]) -> String {
         program.policies.len(),
         state.model.total()
     )
-}
-
-/// The tuples of the goal's relation that match its constants and repeated variables, in value
-/// order.
-pub(crate) fn matching(program: &Program, model: &Model, goal: &Goal) -> Vec<Vec<Sym>> {
-    let mut rows: Vec<Vec<Sym>> = model
-        .get(goal.rel)
-        .iter()
-        .filter(|tuple| {
-            let mut bound: Vec<Option<Sym>> = vec![None; goal.var_names.len()];
-            goal.args.iter().zip(tuple.iter()).all(|(t, v)| match t {
-                Term::Const(c) => c == v,
-                Term::Wildcard => true,
-                Term::Var(var) => match bound.get_mut(var.0 as usize) {
-                    Some(Some(b)) => b == v,
-                    Some(slot) => {
-                        *slot = Some(*v);
-                        true
-                    }
-                    None => true,
-                },
-            })
-        })
-        .map(<[Sym]>::to_vec)
-        .collect();
-    rows.sort_by(|a, b| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| program.interner.compare(*x, *y))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    rows
-}
-
-fn help() -> String {
-    let mut out = String::from(
-        "\
-Commands (a command may span lines: rules and facts end with `.`, statements with `;`,
-JSON with its last `}`):
-  path(\"a\", X)            tuples matching a goal (also `?- path(\"a\", X).`)
-  decide {...}            decide a request given as JSON (AuthZEN), or `decide @request.json`
-  explain {...}           explain a decision (or `explain @request.json`)
-  why GOAL                why a tuple holds
-  whynot GOAL             why a tuple does not hold
-  assume FACT.            add a fact and re-evaluate (what-if)
-  retract FACT.           drop a given or assumed fact and re-evaluate
-  RULE. / rel ... / permit ...;   add a rule, declaration or statement to the session
-",
-    );
-    for (name, args, text) in COLON_COMMANDS {
-        let _ = writeln!(out, "  {:<22}  {text}", format!("{name} {args}").trim_end());
-    }
-    out
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! an [`Explainer`] over the session's program and current model (what-if changes included),
 //! rendered as the text tree `ztpol explain` and `ztpol query --explain` print.
 
+use super::query::matching;
 use super::state::{FactKey, State};
-use super::{matching, Reply, SessionConfig};
+use super::{Reply, SessionConfig};
 use crate::check::Goal;
 use crate::decide::Auth;
 use crate::explain::{ExplainConfig, ExplainError, Explainer};
