@@ -391,7 +391,7 @@ fn implication_agrees_with_enumeration() {
     let ints: Vec<i64> = (-2..=12).collect();
     let strs = ["A", "B", "C", "Z"];
     let mut rng = StdRng::seed_from_u64(7);
-    let mut random_constraint = |rng: &mut StdRng| -> Constraint {
+    let random_constraint = |rng: &mut StdRng| -> Constraint {
         let alts = (0..rng.random_range(0..4))
             .map(|_| {
                 let mut alt = ztpol::decide::residual::Alternative::new();
