@@ -381,3 +381,80 @@ fn implication_across_alternatives() {
     assert!(Constraint::never().implies(&Constraint::never()));
     assert!(!Constraint::always().implies(&pieces));
 }
+
+#[test]
+fn implication_agrees_with_enumeration() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    // Domains built from constants 0..=10 and strings A, B, C: the grid below holds one value of
+    // every class of values they can tell apart (Z stands for every other string).
+    let ints: Vec<i64> = (-2..=12).collect();
+    let strs = ["A", "B", "C", "Z"];
+    let mut rng = StdRng::seed_from_u64(7);
+    let random_constraint = |rng: &mut StdRng| -> Constraint {
+        let alts = (0..rng.random_range(0..4))
+            .map(|_| {
+                let mut alt = ztpol::decide::residual::Alternative::new();
+                if rng.random_bool(0.6) {
+                    let lo = rng.random_range(0..=10);
+                    let hi = rng.random_range(lo..=10);
+                    let mut iv = vec![(lo, hi)];
+                    if rng.random_bool(0.3) {
+                        iv.push((i64::MIN, rng.random_range(-1..=3)));
+                    }
+                    alt.insert("x".into(), Domain::Int(IntSet::from_intervals(iv)));
+                }
+                if rng.random_bool(0.6) {
+                    let set = ["A", "B", "C"]
+                        .iter()
+                        .filter(|_| rng.random_bool(0.5))
+                        .map(|s| s.to_string())
+                        .collect();
+                    let d = if rng.random_bool(0.5) {
+                        StrSet::In(set)
+                    } else {
+                        StrSet::NotIn(set)
+                    };
+                    alt.insert("s".into(), Domain::Str(d));
+                }
+                if rng.random_bool(0.4) {
+                    alt.insert(
+                        "b".into(),
+                        Domain::Bool(BoolSet::point(rng.random_bool(0.5))),
+                    );
+                }
+                alt
+            })
+            .collect();
+        Constraint::from_alternatives(alts).expect("small")
+    };
+    let mut checked = (0, 0);
+    for _ in 0..2000 {
+        let a = random_constraint(&mut rng);
+        let b = random_constraint(&mut rng);
+        let mut brute = true;
+        'grid: for &x in &ints {
+            for s in strs {
+                for t in [false, true] {
+                    let value = |k: &str| match k {
+                        "x" => Some(ztpol::ir::Value::Int(x)),
+                        "s" => Some(ztpol::ir::Value::Str(s.to_string())),
+                        "b" => Some(ztpol::ir::Value::Bool(t)),
+                        _ => None,
+                    };
+                    if a.holds(value) && !b.holds(value) {
+                        brute = false;
+                        break 'grid;
+                    }
+                }
+            }
+        }
+        assert_eq!(a.implies(&b), brute, "{a} implies {b}");
+        if brute {
+            checked.0 += 1;
+        } else {
+            checked.1 += 1;
+        }
+    }
+    assert!(checked.0 > 100 && checked.1 > 100, "{checked:?}");
+}
