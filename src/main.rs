@@ -30,6 +30,18 @@ enum Command {
     ///
     /// Exit status: one request: 0 allow, 2 deny, 1 malformed; many: 0.
     Decide(cli::decide::DecideArgs),
+    /// Explain the decision on one request: its derivation (allow) or what failed (deny).
+    ///
+    /// Exit status: 0 allow, 2 deny, 1 malformed request or unreadable input.
+    Explain(cli::explain::ExplainArgs),
+    /// Compare two versions of a policy: every permission that changes, and why.
+    ///
+    /// Exit status: 0, or 4 when `--fail-on` matches a change; 1 for errors.
+    Diff(cli::diff::DiffArgs),
+    /// Interactive: goals, decisions, explanations and what-if over a loaded policy.
+    ///
+    /// With standard input not a terminal, runs the commands it reads as a script.
+    Repl(cli::repl::ReplArgs),
     /// Mint and verify identity tokens (JWT with RFC 8693 delegation claims).
     Token(cli::token::TokenArgs),
     /// Build, inspect and verify signed decision bundles.
@@ -43,8 +55,11 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Query(args) => cli::query::run(args),
         Command::Decide(args) => cli::decide::run(args),
+        Command::Explain(args) => cli::explain::run(args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Token(args) => cli::token::run(args),
         Command::Bundle(args) => cli::bundle::run(args),
+        Command::Repl(args) => cli::repl::run(args),
     };
     ExitCode::from(code)
 }

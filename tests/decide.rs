@@ -675,3 +675,257 @@ fn the_policy_hash_covers_sources_and_data() {
     assert_eq!(h1, ztpol::decide::policy_hash(&p, &[("d.json", b"{}")]));
     assert_eq!(h0.len(), "sha256:".len() + 64);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Data-driven cases from source: `tests/decide/NAME.ztp` with `tests/decide/NAME.cases.json`, a
+// list of `{"name", "request", "decision", "constraints"?, "grants"?, "admin"?}`. A given
+// `constraints` must equal the response's (`null`: none); `admin` must occur in `reason_admin`.
+// Every fully-known case is also decided by the reference path, which must agree.
+
+fn compile_case(path: &std::path::Path) -> (Program, Model, Model) {
+    let compiled = ztpol::load::compile_paths(&[path.to_path_buf()]).unwrap();
+    let program = compiled.program.unwrap_or_else(|| {
+        panic!(
+            "`{}` does not check: {:#?}",
+            path.display(),
+            compiled.diagnostics
+        )
+    });
+    let input = ztpol::eval::input_model(&program, &[]);
+    let model = ztpol::eval::evaluate(&program, &input, &Default::default()).unwrap();
+    (program, input, model)
+}
+
+#[test]
+fn source_cases_decide_as_expected() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/decide");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ztp"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for ztp in files {
+        let (program, input, model) = compile_case(&ztp);
+        let decider = Decider::new(&program, &model);
+        let cases_path = ztp.with_extension("cases.json");
+        let cases: Json =
+            serde_json::from_str(&std::fs::read_to_string(&cases_path).unwrap()).unwrap();
+        for case in cases.as_array().unwrap() {
+            n += 1;
+            let name = case["name"].as_str().unwrap_or("?");
+            let resp = decider.decide_json(&case["request"]);
+            let ctx = &resp["context"];
+            let mut problems = Vec::new();
+            if resp["decision"] != case["decision"] {
+                problems.push(format!(
+                    "decision {} (expected {})",
+                    resp["decision"], case["decision"]
+                ));
+            }
+            if let Some(c) = case.get("constraints") {
+                let got = ctx.get("constraints").cloned().unwrap_or(Json::Null);
+                if got != *c {
+                    problems.push(format!("constraints {got} (expected {c})"));
+                }
+            }
+            if let Some(g) = case.get("grants") {
+                if ctx["grants"] != *g {
+                    problems.push(format!("grants {} (expected {g})", ctx["grants"]));
+                }
+            }
+            if let Some(a) = case.get("admin").and_then(Json::as_str) {
+                if !admin(&resp).contains(a) {
+                    problems.push(format!("reason_admin `{}` lacks `{a}`", admin(&resp)));
+                }
+            }
+            if let Ok(request) = Request::from_json(&case["request"]) {
+                let staged = decider.decide(&request);
+                if staged.constraints.is_always() {
+                    match ztpol::decide::reference::decide(
+                        &program,
+                        &input,
+                        &request,
+                        &Default::default(),
+                    ) {
+                        Ok(r) if r != staged.allowed => {
+                            problems.push(format!("the reference path says {r}"))
+                        }
+                        Ok(_) | Err(ztpol::decide::reference::ReferenceError::Unknown(_)) => {}
+                        Err(e) => problems.push(format!("reference error: {e}")),
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                failures.push(format!(
+                    "{}: {name}: {}\n  response {resp}",
+                    ztp.display(),
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Replaces a random node of `json` with a random value, or removes an object field.
+fn mutate(rng: &mut rand::rngs::StdRng, json: &mut Json) {
+    use rand::Rng;
+    let junk = |rng: &mut rand::rngs::StdRng| -> Json {
+        match rng.random_range(0..9) {
+            0 => Json::Null,
+            1 => json!(rng.random_bool(0.5)),
+            2 => json!(rng.random_range(-3i64..3)),
+            3 => json!(i64::MAX),
+            4 => json!(2.5),
+            5 => json!("x:y"),
+            6 => json!(""),
+            7 => json!([1, "a", null]),
+            _ => json!({"type": "user", "id": "alice", "properties": {"amount": "1"}}),
+        }
+    };
+    let nested = match &*json {
+        Json::Object(m) => !m.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    if !nested || !rng.random_bool(0.7) {
+        *json = junk(rng);
+        return;
+    }
+    match json {
+        Json::Object(m) => {
+            let k = m.keys().nth(rng.random_range(0..m.len())).cloned().unwrap();
+            if rng.random_bool(0.15) {
+                m.remove(&k);
+            } else if let Some(v) = m.get_mut(&k) {
+                mutate(rng, v);
+            }
+        }
+        Json::Array(a) => {
+            let i = rng.random_range(0..a.len());
+            mutate(rng, &mut a[i]);
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn mutated_requests_never_panic_and_fail_closed() {
+    use rand::{Rng, SeedableRng};
+    let (p, m) = desk();
+    let d = Decider::new(&p, &m);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let base = [
+        req(
+            "orders.refund",
+            json!({"amount": 150}),
+            order(Some("US")),
+            &["user:alice"],
+        ),
+        req(
+            "email.send",
+            json!({}),
+            json!({"type": "email", "id": "e"}),
+            &["user:alice"],
+        ),
+        req(
+            "orders.read",
+            json!({}),
+            order(None),
+            &["user:bob", "user:alice"],
+        ),
+    ];
+    let mut allowed = 0;
+    for i in 0..5000 {
+        let mut doc = base[i % base.len()].clone();
+        for _ in 0..rng.random_range(1..4) {
+            mutate(&mut rng, &mut doc);
+        }
+        let r = d.decide_json(&doc);
+        let decision = r["decision"]
+            .as_bool()
+            .expect("every response has a decision");
+        if decision {
+            allowed += 1;
+            // an allow is only ever given to a well-formed request that decides the same way
+            let request = Request::from_json(&doc).expect("allowed requests are well formed");
+            assert!(d.decide(&request).allowed);
+        } else {
+            assert!(r["context"]["reason_user"]["en"].is_string(), "{r}");
+        }
+    }
+    assert!(allowed > 100 && allowed < 4900, "{allowed} of 5000 allowed");
+}
+
+#[test]
+fn lookups_over_large_relations_stay_one_domain() {
+    let mut b = Builder::new();
+    let blocked = b.rel("blocked", &[Type::String]);
+    for i in 0..20_000 {
+        b.fact(blocked, &[Value::Str(format!("r{i}"))]);
+    }
+    let cond = b.lookup(blocked, &[a("resource.id")]);
+    b.forbid("no-blocked", &["*"], &[], cond);
+    b.permit("bot", "agent:support-bot", &["x"], &[], Cond::True);
+    let (p, m) = b.finish();
+    let d = Decider::new(&p, &m);
+    let start = std::time::Instant::now();
+    let r = d.decide_json(&json!({"subject": {"type": "agent", "id": "support-bot"},
+        "action": {"name": "x"}, "resource": {"type": "t"}}));
+    assert_eq!(r["decision"], json!(true));
+    let not_in = r["context"]["constraints"][0]["resource.id"]["not_in"]
+        .as_array()
+        .unwrap();
+    assert_eq!(not_in.len(), 20_000);
+    // linear, not quadratic, in the relation's size (generous for debug builds under load)
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn constraints_read_as_conditions() {
+    let int =
+        |iv: Vec<(i64, i64)>| Domain::Int(ztpol::decide::residual::IntSet::from_intervals(iv));
+    let cases = [
+        (int(vec![(i64::MIN, 200)]), "<= 200"),
+        (int(vec![(7, i64::MAX)]), ">= 7"),
+        (int(vec![(3, 3)]), "== 3"),
+        (int(vec![(1, 5)]), "in 1..=5"),
+        (int(vec![(i64::MIN, 4), (6, i64::MAX)]), "!= 5"),
+        (int(vec![(i64::MIN, 0), (100, i64::MAX)]), "not in 1..=99"),
+        (
+            int(vec![(i64::MIN, 0), (5, 7), (100, i64::MAX)]),
+            "in [..=0, 5..=7, 100..]",
+        ),
+        (
+            Domain::from_cmp(CmpOp::Ne, &Value::Str("EU".into())).unwrap(),
+            "!= \"EU\"",
+        ),
+        (Domain::point(&Value::Bool(false)), "== false"),
+    ];
+    for (d, text) in cases {
+        assert_eq!(d.to_string(), text);
+    }
+    let c = Constraint::from_alternatives(vec![
+        [
+            ("a.x".to_string(), int(vec![(i64::MIN, 2)])),
+            ("b".to_string(), Domain::point(&Value::Str("US".into()))),
+        ]
+        .into(),
+        [("a.x".to_string(), int(vec![(10, 10)]))].into(),
+    ])
+    .unwrap();
+    assert_eq!(c.to_string(), "(a.x <= 2 and b == \"US\") or (a.x == 10)");
+}

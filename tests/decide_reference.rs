@@ -7,6 +7,9 @@
 //! it hides some attributes of each request: the staged residual decision, applied to random
 //! completions of the request, must agree with the reference decision on each completion.
 //!
+//! A second test does the same on the examples and the source cases, with requests made from the
+//! values their conditions and data mention.
+//!
 //! `ZTPOL_SEED=<n>` replays one seed; `ZTPOL_CASES=<n>` changes the number of programs.
 
 mod decide_common;
@@ -58,6 +61,7 @@ struct Gen {
     rng: StdRng,
     owner: RelId,
     rank: RelId,
+    pair: RelId,
 }
 
 impl Gen {
@@ -110,7 +114,9 @@ impl Gen {
             }
             5 => {
                 let n = self.rng.random_range(1..3);
-                let set: Vec<T> = (0..n).map(|_| s(*self.pick(&REGIONS))).collect();
+                let set: Vec<T> = (0..n)
+                    .map(|_| s(REGIONS[self.rng.random_range(0..REGIONS.len())]))
+                    .collect();
                 b.is_in(a("resource.region"), &set)
             }
             6 => {
@@ -136,6 +142,11 @@ impl Gen {
                 } else {
                     b.lookup(rank, &[T::Col(0), T::W])
                 }
+            }
+            11 if self.rng.random_bool(0.5) => {
+                // pair(resource.id, action.n): two attributes in one lookup
+                let pair = self.pair;
+                b.lookup(pair, &[a("resource.id"), a("action.n")])
             }
             11 => {
                 let owner = self.owner;
@@ -163,6 +174,12 @@ impl Gen {
         self.owner = b.rel("owner", &[Type::String, Type::String]);
         self.rank = b.rel("rank", &[Type::String, Type::Int]);
         let member = b.rel("member", &[Type::String, Type::String]);
+        self.pair = b.rel("pair", &[Type::String, Type::Int]);
+        for _ in 0..self.rng.random_range(0..6) {
+            let id = self.pick(&IDS).to_string();
+            let n = self.int();
+            b.fact(self.pair, &[Value::Str(id), Value::Int(n)]);
+        }
         for id in IDS {
             if self.rng.random_bool(0.7) {
                 let who = self.pick(&PRINCIPALS).to_string();
@@ -402,6 +419,7 @@ fn staged_and_reference_decisions_agree() {
             rng: StdRng::seed_from_u64(seed),
             owner: RelId(0),
             rank: RelId(0),
+            pair: RelId(0),
         };
         let (program, input, model) = g.program();
         let decider = Decider::new(&program, &model);
@@ -476,4 +494,436 @@ fn staged_and_reference_decisions_agree() {
         );
     }
     eprintln!("{full} fully-known requests ({allowed} allowed), {partial_checks} completions checked, {residual_allows} residual allows");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same comparison on real policies: the examples and the source cases, with requests
+// generated from the values their conditions and data mention.
+
+use std::collections::BTreeMap;
+use ztpol::ir::{ActionPat, AttrRoot, CondTerm};
+
+/// Candidate values of every attribute path the conditions read.
+#[derive(Default)]
+struct Vocab {
+    principals: Vec<String>,
+    actions: Vec<String>,
+    kinds: Vec<String>,
+    attrs: BTreeMap<(AttrRoot, Vec<String>), Vec<Value>>,
+}
+
+fn add_value(vocab: &mut Vocab, key: &(AttrRoot, Vec<String>), v: Value) {
+    let vals = vocab.attrs.entry(key.clone()).or_default();
+    if let Value::Int(i) = v {
+        for w in [i - 1, i, i + 1] {
+            if !vals.contains(&Value::Int(w)) {
+                vals.push(Value::Int(w));
+            }
+        }
+    } else if !vals.contains(&v) {
+        vals.push(v);
+    }
+}
+
+fn collect(program: &Program, model: &Model, policy: RelId, cond: &Cond, vocab: &mut Vocab) {
+    let key = |t: &CondTerm| match t {
+        CondTerm::Attr(a, _) => Some((a.root, a.path.clone())),
+        CondTerm::Bound(..) | CondTerm::Const(..) | CondTerm::Wildcard(_) => None,
+    };
+    // the values a term can take: a constant, or a column of the instance relation
+    let values = |t: &CondTerm| -> Vec<Value> {
+        match t {
+            CondTerm::Const(s, _) => vec![program.interner.value(*s).clone()],
+            CondTerm::Bound(n, _) => model
+                .get(policy)
+                .iter()
+                .filter_map(|row| row.get(*n).map(|s| program.interner.value(*s).clone()))
+                .collect(),
+            CondTerm::Attr(..) | CondTerm::Wildcard(_) => Vec::new(),
+        }
+    };
+    match cond {
+        Cond::True | Cond::False => {}
+        Cond::And(cs) | Cond::Or(cs) => cs
+            .iter()
+            .for_each(|c| collect(program, model, policy, c, vocab)),
+        Cond::Not(c) => collect(program, model, policy, c, vocab),
+        Cond::Cmp { lhs, rhs, .. } => {
+            for (a, b) in [(lhs, rhs), (rhs, lhs)] {
+                if let Some(k) = key(a) {
+                    vocab.attrs.entry(k.clone()).or_default();
+                    for v in values(b) {
+                        add_value(vocab, &k, v);
+                    }
+                }
+            }
+        }
+        Cond::In { lhs, set, .. } => {
+            if let Some(k) = key(lhs) {
+                vocab.attrs.entry(k.clone()).or_default();
+                for t in set {
+                    for v in values(t) {
+                        add_value(vocab, &k, v);
+                    }
+                }
+            }
+        }
+        Cond::Lookup { rel, args, .. } => {
+            for (i, t) in args.iter().enumerate() {
+                if let Some(k) = key(t) {
+                    vocab.attrs.entry(k.clone()).or_default();
+                    for row in model.get(*rel).iter() {
+                        add_value(vocab, &k, program.interner.value(row[i]).clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn vocab(program: &Program, model: &Model) -> Vocab {
+    let mut v = Vocab::default();
+    for i in 0..program.interner.len() {
+        if let Value::Str(s) = program.interner.value(ztpol::ir::Sym(i as u32)) {
+            if matches!(s.split_once(':'), Some((t, id)) if !t.is_empty() && !id.is_empty() && !t.contains(['/', ' ']))
+            {
+                v.principals.push(s.clone());
+            }
+        }
+    }
+    v.principals.push("user:nobody".into());
+    for p in &program.policies {
+        for a in &p.actions {
+            v.actions.push(match a {
+                ActionPat::Exact(a) => a.clone(),
+                ActionPat::Family(f) => format!("{f}.generated"),
+                ActionPat::Any => "any.action".into(),
+            });
+        }
+        v.kinds.extend(p.resources.iter().cloned());
+        collect(program, model, p.rel, &p.cond, &mut v);
+    }
+    v.actions.push("no.such.action".into());
+    v.kinds.push("other".into());
+    v.actions.sort();
+    v.actions.dedup();
+    v.kinds.sort();
+    v.kinds.dedup();
+    v
+}
+
+fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Str(s) => json!(s),
+        Value::Int(i) => json!(i),
+        Value::Bool(b) => json!(b),
+    }
+}
+
+fn random_request(rng: &mut StdRng, v: &Vocab, drop: f64) -> Json {
+    let pick = |rng: &mut StdRng, xs: &[String]| xs[rng.random_range(0..xs.len())].clone();
+    let principal = |rng: &mut StdRng| -> Map<String, Json> {
+        let r = pick(rng, &v.principals);
+        let (t, i) = r.split_once(':').unwrap_or(("user", "x"));
+        let mut m = Map::new();
+        m.insert("type".into(), json!(t));
+        m.insert("id".into(), json!(i));
+        m.insert("properties".into(), json!({}));
+        m
+    };
+    let mut subject = principal(rng);
+    let mut chain: Vec<Map<String, Json>> =
+        (0..*[0, 1, 1, 2].get(rng.random_range(0..4)).unwrap_or(&0))
+            .map(|_| principal(rng))
+            .collect();
+    let mut action = Map::new();
+    action.insert("name".into(), json!(pick(rng, &v.actions)));
+    let mut resource = Map::new();
+    resource.insert("type".into(), json!(pick(rng, &v.kinds)));
+    resource.insert("id".into(), json!("generated"));
+    let mut context = Map::new();
+    for ((root, path), vals) in &v.attrs {
+        let mut value = || -> Option<Json> {
+            if rng.random_bool(drop) {
+                return None;
+            }
+            Some(match vals.is_empty() {
+                true => json!(0),
+                false => to_json(&vals[rng.random_range(0..vals.len())]),
+            })
+        };
+        let props = |m: &mut Map<String, Json>| -> Map<String, Json> {
+            m.get("properties")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        match root {
+            AttrRoot::Action if path.as_slice() != ["name"] => {
+                if let Some(x) = value() {
+                    let mut p = props(&mut action);
+                    put_path(&mut p, path, x);
+                    action.insert("properties".into(), Json::Object(p));
+                }
+            }
+            AttrRoot::Resource if path.as_slice() == ["id"] => match value() {
+                Some(x) if x.is_string() => {
+                    resource.insert("id".into(), x);
+                }
+                Some(_) => {}
+                None => {
+                    resource.remove("id");
+                }
+            },
+            AttrRoot::Resource if path.as_slice() != ["type"] => {
+                if let Some(x) = value() {
+                    let mut p = props(&mut resource);
+                    put_path(&mut p, path, x);
+                    resource.insert("properties".into(), Json::Object(p));
+                }
+            }
+            AttrRoot::Context => {
+                if let Some(x) = value() {
+                    put_path(&mut context, path, x);
+                }
+            }
+            AttrRoot::Subject | AttrRoot::Principal if !matches!(path.as_slice(), [f] if f == "type" || f == "id") => {
+                for p in std::iter::once(&mut subject).chain(chain.iter_mut()) {
+                    if let Some(x) = value() {
+                        let mut props = props(p);
+                        put_path(&mut props, path, x);
+                        p.insert("properties".into(), Json::Object(props));
+                    }
+                }
+            }
+            AttrRoot::Action | AttrRoot::Resource | AttrRoot::Subject | AttrRoot::Principal => {}
+        }
+    }
+    context.insert(
+        "on_behalf_of".into(),
+        Json::Array(chain.into_iter().map(Json::Object).collect()),
+    );
+    json!({"subject": subject, "action": action, "resource": resource, "context": context})
+}
+
+fn load_example(dir: &str) -> (Program, Model, Model) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let compiled = ztpol::load::compile_paths(&[root.join(dir)]).expect("the example is readable");
+    let mut program = compiled
+        .program
+        .unwrap_or_else(|| panic!("`{dir}` does not check: {:#?}", compiled.diagnostics));
+    let mut facts = Vec::new();
+    for f in program.data_files.clone() {
+        facts.extend(ztpol::data::load_json(&mut program, &f).expect("the example's data loads"));
+    }
+    let input = eval::input_model(&program, &facts);
+    let model =
+        eval::evaluate(&program, &input, &EvalConfig::default()).expect("the example evaluates");
+    (program, input, model)
+}
+
+#[test]
+fn staged_and_reference_agree_on_the_examples() {
+    let limits = Limits::default();
+    for dir in [
+        "examples/support-desk",
+        "examples/authzen-todo",
+        "tests/decide/records.ztp",
+    ] {
+        let (program, input, model) = load_example(dir);
+        let v = vocab(&program, &model);
+        let decider = Decider::new(&program, &model);
+        let mut rng = StdRng::seed_from_u64(11);
+        let (mut full, mut allowed, mut residual) = (0, 0, 0);
+        for _ in 0..600 {
+            let doc = random_request(&mut rng, &v, 0.0);
+            let request = Request::from_json(&doc).expect("generated requests are well formed");
+            let staged = decider.decide(&request);
+            if matches!(staged.denial, Some(Denial::Error { .. })) {
+                continue;
+            }
+            let oracle = reference::decide(&program, &input, &request, &limits)
+                .unwrap_or_else(|e| panic!("{dir}: reference failed: {e}\n{doc}"));
+            assert_eq!(
+                staged.allowed, oracle,
+                "{dir}: staged {:?}, reference {oracle}\n{doc}",
+                staged.denial
+            );
+            full += 1;
+            allowed += usize::from(oracle);
+
+            // the same request with attributes hidden, against completions
+            let partial = random_request(&mut rng, &v, 0.5);
+            let preq = Request::from_json(&partial).expect("well formed");
+            let pd = decider.decide(&preq);
+            if matches!(pd.denial, Some(Denial::Error { .. }))
+                || !pd.allowed
+                || pd.constraints.is_always()
+            {
+                continue;
+            }
+            residual += 1;
+            for _ in 0..3 {
+                // complete every attribute the constraint names, then check the prediction
+                let mut done = partial.clone();
+                let mut values = Map::new();
+                for key in pd.constraints.attributes() {
+                    let (path, vals) = completion(&v, key);
+                    let val = if vals.is_empty() {
+                        json!(0)
+                    } else {
+                        to_json(&vals[rng.random_range(0..vals.len())])
+                    };
+                    if let (Some(p), Json::Object(m)) = (path, &mut done) {
+                        put_path(m, &p, val.clone());
+                    }
+                    values.insert(key.to_string(), val);
+                }
+                let dreq = Request::from_json(&done).expect("completions are well formed");
+                let truth = match reference::decide(&program, &input, &dreq, &limits) {
+                    Ok(t) => t,
+                    // attributes the constraint does not need are still unknown: the staged
+                    // decision on the completion must then be unconditional
+                    Err(reference::ReferenceError::Unknown(_)) => {
+                        let d = decider.decide(&dreq);
+                        assert!(
+                            d.constraints.is_always(),
+                            "{dir}: a completion left {}",
+                            d.constraints
+                        );
+                        d.allowed
+                    }
+                    Err(e) => panic!("{dir}: reference failed: {e}"),
+                };
+                let predicted = pd.constraints.holds(|k| values.get(k).and_then(scalar));
+                assert_eq!(
+                    predicted, truth,
+                    "{dir}: residual {} on {done}",
+                    pd.constraints
+                );
+            }
+        }
+        eprintln!(
+            "{dir}: {full} fully-known requests ({allowed} allowed), {residual} residual allows"
+        );
+        assert!(
+            full >= 500 && allowed > 10,
+            "{dir}: {allowed} of {full} allowed"
+        );
+    }
+}
+
+/// Where a constraint key lives in a request document, and its candidate values.
+fn completion(v: &Vocab, key: &str) -> (Option<Vec<String>>, Vec<Value>) {
+    let parts: Vec<String> = key.split('.').map(str::to_string).collect();
+    let (root, doc_path, attr_path): (AttrRoot, Vec<String>, Vec<String>) = match parts.as_slice() {
+        [r, f] if r == "resource" && f == "id" => {
+            (AttrRoot::Resource, parts.clone(), vec![f.clone()])
+        }
+        [r, rest @ ..] if r == "action" || r == "resource" || r == "subject" => {
+            let root = match r.as_str() {
+                "action" => AttrRoot::Action,
+                "resource" => AttrRoot::Resource,
+                _ => AttrRoot::Subject,
+            };
+            let mut p = vec![r.clone(), "properties".to_string()];
+            p.extend(rest.iter().cloned());
+            (root, p, rest.to_vec())
+        }
+        [c, o, i, rest @ ..] if c == "context" && o == "on_behalf_of" => {
+            let mut p = vec![c.clone(), o.clone(), i.clone(), "properties".to_string()];
+            p.extend(rest.iter().cloned());
+            (AttrRoot::Principal, p, rest.to_vec())
+        }
+        [c, rest @ ..] if c == "context" => (AttrRoot::Context, parts.clone(), rest.to_vec()),
+        _ => return (None, Vec::new()),
+    };
+    let vals = v
+        .attrs
+        .get(&(root, attr_path.clone()))
+        .or_else(|| match root {
+            AttrRoot::Subject => v.attrs.get(&(AttrRoot::Principal, attr_path.clone())),
+            AttrRoot::Principal => v.attrs.get(&(AttrRoot::Subject, attr_path.clone())),
+            AttrRoot::Action | AttrRoot::Resource | AttrRoot::Context => None,
+        })
+        .cloned()
+        .unwrap_or_default();
+    (Some(doc_path), vals)
+}
+
+/// Sets `path` (object keys and array indices) under `obj`, creating objects on the way.
+fn put_path(obj: &mut Map<String, Json>, path: &[String], value: Json) {
+    match path {
+        [] => {}
+        [last] => {
+            obj.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let e = obj.entry(first.clone()).or_insert_with(|| json!({}));
+            match e {
+                Json::Array(a) => {
+                    if let (Some(Json::Object(m)), [_, tail @ ..]) = (
+                        rest.first()
+                            .and_then(|i| i.parse::<usize>().ok())
+                            .and_then(|i| a.get_mut(i)),
+                        rest,
+                    ) {
+                        put_path(m, tail, value);
+                    }
+                }
+                Json::Object(m) => put_path(m, rest, value),
+                other => {
+                    *other = json!({});
+                    if let Json::Object(m) = other {
+                        put_path(m, rest, value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Decisions per second on the support desk (parsed requests, staged path only). Run with
+/// `cargo test --release --test decide_reference throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    let (program, _, model) = load_example("examples/support-desk");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/support-desk/requests");
+    let mut requests = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let json: Json = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        if let Ok(r) = Request::from_json(&json) {
+            requests.push((r, json));
+        }
+    }
+    let decider = Decider::new(&program, &model);
+    let rounds = 20_000;
+    let start = std::time::Instant::now();
+    let mut allowed = 0usize;
+    for _ in 0..rounds {
+        for (r, _) in &requests {
+            allowed += usize::from(decider.decide(r).allowed);
+        }
+    }
+    let n = rounds * requests.len();
+    let staged = start.elapsed();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds / 10 {
+        for (_, j) in &requests {
+            std::hint::black_box(decider.decide_json(j));
+        }
+    }
+    let with_json = start.elapsed();
+    eprintln!(
+        "{n} decisions ({allowed} allowed): {:.0} ns per decision; parse + decide + render: {:.0} ns",
+        staged.as_nanos() as f64 / n as f64,
+        with_json.as_nanos() as f64 / (n / 10) as f64
+    );
 }

@@ -1,4 +1,5 @@
-//! Every ```ztp block of docs/LANGUAGE.md parses without a single diagnostic.
+//! Every ```ztp block of docs/LANGUAGE.md parses, and checks (with the stdlib modules it
+//! uses), without a single diagnostic.
 
 mod common;
 
@@ -25,7 +26,7 @@ pub fn ztp_blocks(markdown: &str) -> Vec<(usize, String)> {
 }
 
 #[test]
-fn every_language_doc_example_parses() {
+fn every_language_doc_example_parses_and_checks() {
     let doc = std::fs::read_to_string("docs/LANGUAGE.md").expect("docs/LANGUAGE.md exists");
     let blocks = ztp_blocks(&doc);
     assert!(blocks.len() >= 13, "only {} ```ztp blocks", blocks.len());
@@ -37,5 +38,12 @@ fn every_language_doc_example_parses() {
             "docs/LANGUAGE.md:{line}: empty block"
         );
         common::check_spans(text, &module);
+        let compiled = ztpol::load::compile_str("LANGUAGE.md", text);
+        assert!(
+            compiled.diagnostics.is_empty(),
+            "docs/LANGUAGE.md:{line}: {:#?}",
+            compiled.diagnostics
+        );
+        assert!(compiled.program.is_some(), "docs/LANGUAGE.md:{line}");
     }
 }

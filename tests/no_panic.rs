@@ -9,8 +9,17 @@ use std::path::Path;
 use ztpol::source::{FileId, SourceFile, SourceMap};
 use ztpol::syntax::{parse_atom, parse_module};
 
+/// How many mutants, and the seed; `ZTPOL_MUTANTS` and `ZTPOL_SEED` override them for a longer
+/// local run (`ZTPOL_MUTANTS=200000 ZTPOL_SEED=7 cargo test --release --test no_panic`).
 const MUTANTS: usize = 10_000;
 const SEED: u64 = 0x7a70_6f6c;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// Characters and fragments that matter to the grammar, inserted at random.
 const INSERTS: &[&str] = &[
@@ -177,12 +186,13 @@ fn mutated_sources_never_panic() {
         "the corpus is too small: {}",
         corpus.len()
     );
-    let mut rng = StdRng::seed_from_u64(SEED);
+    let mutants = env_or("ZTPOL_MUTANTS", MUTANTS);
+    let mut rng = StdRng::seed_from_u64(env_or("ZTPOL_SEED", SEED));
     let mut panics = Vec::new();
     // Silence the default hook's output for the panics this test catches and reports.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    for n in 0..MUTANTS {
+    for n in 0..mutants {
         let base = &corpus[rng.random_range(0..corpus.len())];
         let text = mutate(&mut rng, base);
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| run(&text, n % 10 == 0))) {
@@ -197,7 +207,7 @@ fn mutated_sources_never_panic() {
     std::panic::set_hook(hook);
     assert!(
         panics.is_empty(),
-        "{} of {MUTANTS} inputs panicked; the first:\n{}",
+        "{} of {mutants} inputs panicked; the first:\n{}",
         panics.len(),
         panics[0]
     );

@@ -357,3 +357,108 @@ fn b64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Runs the `ztpol` binary with `args` and `stdin`; returns the exit code and stdout.
+fn ztpol(args: &[&str], stdin: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ztpol"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_mints_tokens_and_decides_under_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let secret = secret.to_str().unwrap();
+    let (code, token) = ztpol(
+        &[
+            "token",
+            "mint",
+            "--sub",
+            "user:alice",
+            "--act",
+            "agent:support-bot",
+            "--scope",
+            "orders.*",
+            "--secret-file",
+            secret,
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0));
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token.trim()).unwrap();
+    let token_file = token_file.to_str().unwrap();
+    let body = json!({"action": {"name": "orders.refund", "properties": {"amount": 150}},
+                      "resource": {"type": "order", "id": "o-1", "properties": {"region": "US"}}})
+    .to_string();
+    let decide = |extra: &[&str]| {
+        let mut args = vec![
+            "decide",
+            "examples/support-desk",
+            "--request",
+            "-",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out) = ztpol(&args, &body);
+        let resp: Json = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+        (code, resp)
+    };
+    let (code, resp) = decide(&["--token", token_file, "--secret-file", secret]);
+    assert_eq!(code, Some(0), "{resp}");
+    assert_eq!(
+        resp["context"]["grants"],
+        json!(["tier1-refund", "support-bot-refund"])
+    );
+    // the wrong secret: denied, and the agent learns only that the token was not accepted
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "another secret").unwrap();
+    let (code, resp) = decide(&[
+        "--token",
+        token_file,
+        "--secret-file",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        resp["context"]["reason_user"]["en"],
+        json!("the identity token was not accepted")
+    );
+    assert_eq!(
+        resp["context"]["reason_admin"]["en"],
+        json!("token rejected: the signature is invalid")
+    );
+    // a token without a key to check it is a usage error
+    let (code, _) = ztpol(
+        &[
+            "decide",
+            "examples/support-desk",
+            "--request",
+            "-",
+            "--token",
+            token_file,
+        ],
+        &body,
+    );
+    assert_eq!(code, Some(1));
+}

@@ -3,13 +3,14 @@
 //!
 //! Exit status: one request: 0 allow, 2 deny, 1 usage, I/O or malformed request (its deny
 //! response is still printed); many requests: 0, or 1 when the input cannot be read or the
-//! batch document itself is malformed.
+//! batch document itself is malformed. In JSON lines, a line may itself be a batch document
+//! (its response line is the batch response).
 //!
 //! With `--token FILE`, the subject, chain and scope come from the verified token (keys from
 //! `--jwks`, `--key` or `--secret-file`); a token that is not accepted denies every request.
 
 use super::token::{read_text, KeyArgs};
-use super::{load, Common, EvalArgs, Format, EXIT_DENY, EXIT_ERROR, EXIT_OK};
+use super::{load, Common, EvalArgs, Format, Loaded, EXIT_DENY, EXIT_ERROR, EXIT_OK};
 use clap::Args;
 use serde_json::Value as Json;
 use std::io::Write;
@@ -50,6 +51,11 @@ pub struct DecideArgs {
     pub token: Option<PathBuf>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Also decide every fully-known request with the reference path (the request grounded
+    /// into facts, the whole program evaluated by the naive engine) and report any
+    /// disagreement on standard error, with exit status 1.
+    #[arg(long)]
+    pub check_reference: bool,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
@@ -97,7 +103,11 @@ pub fn run(args: &DecideArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
-        return bundle.with_decider(|decider| serve(args, decider, auth, format));
+        if args.check_reference {
+            eprintln!("error: `--check-reference` needs the policy source, not a bundle");
+            return EXIT_ERROR;
+        }
+        return bundle.with_decider(|decider| serve(args, decider, None, auth, format));
     }
 
     let loaded = match load(
@@ -118,7 +128,7 @@ pub fn run(args: &DecideArgs) -> u8 {
         }
     };
     let decider = Decider::new(&loaded.program, &loaded.model).with_policy_hash(hash);
-    serve(args, &decider, auth, format)
+    serve(args, &decider, Some(&loaded), auth, format)
 }
 
 /// Reads a bundle and checks its signature as the options demand.
@@ -148,7 +158,20 @@ fn load_bundle(args: &DecideArgs, path: &std::path::Path) -> Result<ztpol::bundl
 }
 
 /// Decides the request or requests the options name.
-fn serve(args: &DecideArgs, decider: &Decider<'_>, auth: Auth<'_>, format: Format) -> u8 {
+/// `loaded` is the source program, when deciding from source (for `--check-reference`).
+fn serve(
+    args: &DecideArgs,
+    decider: &Decider<'_>,
+    loaded: Option<&Loaded>,
+    auth: Auth<'_>,
+    format: Format,
+) -> u8 {
+    let disagrees = |json: &Json, decision: &Decision| match loaded {
+        Some(loaded) if args.check_reference => {
+            !agrees_with_reference(loaded, json, auth, decision, &args.eval)
+        }
+        _ => false,
+    };
     if let Some(path) = &args.request {
         let text = match read_text(path) {
             Ok(t) => t,
@@ -171,6 +194,9 @@ fn serve(args: &DecideArgs, decider: &Decider<'_>, auth: Auth<'_>, format: Forma
         };
         let decision = decider.decide_document(&json, auth);
         print_single(decider, &decision, format);
+        if disagrees(&json, &decision) {
+            return EXIT_ERROR;
+        }
         return match (&decision.allowed, &decision.denial) {
             (true, _) => EXIT_OK,
             (false, Some(decide::Denial::Malformed(_))) => EXIT_ERROR,
@@ -189,7 +215,14 @@ fn serve(args: &DecideArgs, decider: &Decider<'_>, auth: Auth<'_>, format: Forma
             return EXIT_ERROR;
         }
     };
-    let respond = |j: &Json| decider.respond(j, auth);
+    let mismatches = std::cell::Cell::new(0usize);
+    let respond = |j: &Json| {
+        let decision = decider.decide_document(j, auth);
+        if disagrees(j, &decision) {
+            mismatches.set(mismatches.get() + 1);
+        }
+        decide::response::to_json(decider.program(), &decision, decider.policy_hash())
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Ok(doc) = serde_json::from_str::<Json>(&text) {
@@ -197,7 +230,11 @@ fn serve(args: &DecideArgs, decider: &Decider<'_>, auth: Auth<'_>, format: Forma
             return match batch::run_batch(&doc, respond) {
                 Ok(resp) => {
                     let _ = writeln!(out, "{}", pretty(&resp, format));
-                    EXIT_OK
+                    if mismatches.get() > 0 {
+                        EXIT_ERROR
+                    } else {
+                        EXIT_OK
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: malformed batch: {e}");
@@ -206,12 +243,85 @@ fn serve(args: &DecideArgs, decider: &Decider<'_>, auth: Auth<'_>, format: Forma
             };
         }
     }
-    match batch::run_lines(text.as_bytes(), &mut out, respond, |e| decider.malformed(e)) {
+    // A line may itself be a batch document: its response is the batch response.
+    let respond_line = |j: &Json| {
+        if batch::is_batch(j) {
+            batch::run_batch(j, respond).unwrap_or_else(|e| decider.malformed(e))
+        } else {
+            respond(j)
+        }
+    };
+    match batch::run_lines(text.as_bytes(), &mut out, respond_line, |e| {
+        decider.malformed(e)
+    }) {
+        Ok(_) if mismatches.get() > 0 => EXIT_ERROR,
         Ok(_) => EXIT_OK,
         Err(e) => {
             eprintln!("error: cannot write the responses: {e}");
             EXIT_ERROR
         }
+    }
+}
+
+/// Whether the reference path agrees with `decision` on the request document `json` (requests
+/// it cannot decide, partial or malformed ones, agree trivially). Reports disagreements.
+fn agrees_with_reference(
+    loaded: &Loaded,
+    json: &Json,
+    auth: Auth<'_>,
+    decision: &Decision,
+    eval: &EvalArgs,
+) -> bool {
+    // Partial requests and evaluation errors (values of mismatched types) are outside the
+    // reference path's scope.
+    if !decision.constraints.is_always()
+        || matches!(decision.denial, Some(decide::Denial::Error { .. }))
+    {
+        return true;
+    }
+    let mut doc = json.clone();
+    let scope = match auth {
+        Auth::None => None,
+        Auth::Rejected(_) => return true,
+        Auth::Identity(id) => {
+            if ztpol::token::bind(&mut doc, id).is_err() {
+                return true;
+            }
+            id.scope.clone()
+        }
+    };
+    let Ok(mut request) = decide::Request::from_json(&doc) else {
+        return true;
+    };
+    request.scope = scope;
+    match decide::reference::decide(
+        &loaded.program,
+        &loaded.input,
+        &request,
+        &eval.config().limits,
+    ) {
+        Ok(r) if r == decision.allowed => true,
+        Ok(r) => {
+            eprintln!(
+                "error: the reference path decides {} where the staged decider decides {}: {json}",
+                verdict(r),
+                verdict(decision.allowed)
+            );
+            false
+        }
+        Err(decide::reference::ReferenceError::Unknown(_)) => true,
+        Err(e) => {
+            eprintln!("error: the reference path failed: {e}");
+            false
+        }
+    }
+}
+
+fn verdict(allowed: bool) -> &'static str {
+    if allowed {
+        "allow"
+    } else {
+        "deny"
     }
 }
 

@@ -6,7 +6,10 @@
 pub mod bundle;
 pub mod check;
 pub mod decide;
+pub mod diff;
+pub mod explain;
 pub mod query;
+pub mod repl;
 pub mod token;
 
 use clap::{Args, ValueEnum};
@@ -100,7 +103,12 @@ impl EvalArgs {
 /// A checked program with its data loaded and its data-time model computed.
 pub struct Loaded {
     pub program: Program,
+    /// The given facts (inline and data files), before evaluation: the reference decision
+    /// path (`decide --check-reference`) evaluates from them.
+    pub input: Model,
     pub model: Model,
+    /// The facts loaded from data and facts files (with their origins, for explanations).
+    pub facts: Vec<ztpol::ir::Fact>,
     /// Facts given as input: written in the sources plus loaded from data files.
     pub input_facts: usize,
 }
@@ -190,7 +198,9 @@ pub fn load(
     };
     Ok(Loaded {
         program,
+        input,
         model,
+        facts: data_facts,
         input_facts,
     })
 }

@@ -22,6 +22,10 @@ pub struct QueryArgs {
     /// unquoted, one row per line; an empty relation is an empty file).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Explain a goal instead of listing it: the proof of each matching tuple, or why no
+    /// tuple matches (which rules could derive it and which premise each one lacks).
+    #[arg(long, value_name = "GOAL")]
+    pub explain: Option<String>,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
@@ -35,7 +39,7 @@ pub fn run(args: &QueryArgs) -> u8 {
         eprintln!("error: more than one goal given: {}", goal_text.join(", "));
         return EXIT_ERROR;
     }
-    if goal_text.is_empty() && args.out.is_none() {
+    if goal_text.is_empty() && args.out.is_none() && args.explain.is_none() {
         eprintln!(
             "error: give a goal such as `path(\"a\", X)`, or `--out DIR` to write every relation"
         );
@@ -56,6 +60,9 @@ pub fn run(args: &QueryArgs) -> u8 {
             eprintln!("error: cannot write to `{}`: {e}", dir.display());
             return EXIT_ERROR;
         }
+    }
+    if let Some(goal) = &args.explain {
+        return super::explain::explain_goal(&mut loaded, goal, &args.eval.config(), format);
     }
     let Some(text) = goal_text.first() else {
         return EXIT_OK;

@@ -7,7 +7,7 @@
 use super::request::{AttrValue, Request};
 use super::residual::{Constraint, Domain, TooLarge};
 use crate::eval::Model;
-use crate::ir::{CmpOp, Cond, CondTerm, Program, RelId, Sym, Value};
+use crate::ir::{Attr, CmpOp, Cond, CondTerm, Program, RelId, Sym, Value};
 use crate::source::Span;
 use std::cmp::Ordering;
 
@@ -97,17 +97,18 @@ pub struct Env<'a> {
     pub row: &'a [Sym],
 }
 
-/// A resolved operand.
+/// A resolved operand: a known value (with the attribute it was read from, for messages), an
+/// unknown attribute, or `_`.
 #[derive(Debug, Clone, PartialEq)]
-enum Operand {
-    Known(Value, Option<String>),
+enum Operand<'c> {
+    Known(Value, Option<&'c Attr>),
     /// An unknown attribute, by its constraint key.
     Unknown(String),
     Wildcard,
 }
 
 impl Env<'_> {
-    fn operand(&self, t: &CondTerm) -> Result<Operand, CondError> {
+    fn operand<'c>(&self, t: &'c CondTerm) -> Result<Operand<'c>, CondError> {
         match t {
             CondTerm::Const(s, _) => Ok(Operand::Known(
                 self.program.interner.value(*s).clone(),
@@ -126,7 +127,7 @@ impl Env<'_> {
             },
             CondTerm::Wildcard(_) => Ok(Operand::Wildcard),
             CondTerm::Attr(attr, span) => match self.request.attr(attr, self.principal) {
-                AttrValue::Known(v) => Ok(Operand::Known(v, Some(attr.dotted()))),
+                AttrValue::Known(v) => Ok(Operand::Known(v, Some(attr))),
                 AttrValue::Unknown => Ok(Operand::Unknown(Request::attr_key(attr, self.principal))),
                 AttrValue::Invalid(found) => Err(CondError::Invalid {
                     attr: attr.dotted(),
@@ -225,8 +226,8 @@ impl Env<'_> {
         match (l, r) {
             (Operand::Known(a, an), Operand::Known(b, bn)) => {
                 let ord = compare_values(&a, &b).ok_or_else(|| CondError::TypeMismatch {
-                    left: describe(&a, an.as_deref()),
-                    right: describe(&b, bn.as_deref()),
+                    left: describe(&a, an),
+                    right: describe(&b, bn),
                     span,
                 })?;
                 Ok(if holds(op, ord) {
@@ -299,6 +300,18 @@ impl Env<'_> {
                 Tri::True
             } else {
                 Tri::False
+            });
+        }
+        // One unknown attribute (possibly in several arguments): the set of values it may take.
+        // (`unknown` is not empty: the all-known case returned above.)
+        let (first_col, first_key) = unknown[0];
+        if unknown.iter().all(|(_, k)| *k == first_key) {
+            let values = matching
+                .filter(|t| unknown.iter().all(|(i, _)| t[*i] == t[first_col]))
+                .map(|t| self.program.interner.value(t[first_col]));
+            return Ok(match Domain::from_values(values) {
+                None => Tri::False,
+                Some(d) => Tri::from_constraint(Constraint::atom(first_key.clone(), d)),
             });
         }
         let mut alts = Vec::new();
@@ -378,9 +391,9 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn describe(v: &Value, attr: Option<&str>) -> String {
+fn describe(v: &Value, attr: Option<&Attr>) -> String {
     match attr {
-        Some(a) => format!("`{a}` ({} {v})", type_name(v)),
+        Some(a) => format!("`{}` ({} {v})", a.dotted(), type_name(v)),
         None => format!("{} `{v}`", type_name(v)),
     }
 }
@@ -429,7 +442,7 @@ impl Env<'_> {
             Cond::Not(c) => match full_span(c) {
                 Some(span) => format!(
                     "not ({}) failed{}",
-                    self.program.sources.snippet(span),
+                    snippet(self.program, span),
                     self.values_text(c)
                 ),
                 None => "not (...) failed".into(),
@@ -437,7 +450,7 @@ impl Env<'_> {
             Cond::Cmp { span, .. } | Cond::In { span, .. } | Cond::Lookup { span, .. } => {
                 format!(
                     "{} failed{}",
-                    self.program.sources.snippet(*span),
+                    snippet(self.program, *span),
                     self.values_text(cond)
                 )
             }
@@ -450,7 +463,8 @@ impl Env<'_> {
         collect_attr_terms(cond, &mut terms);
         let mut vals: Vec<(String, String)> = Vec::new();
         for t in terms {
-            if let Ok(Operand::Known(v, Some(name))) = self.operand(t) {
+            if let Ok(Operand::Known(v, Some(attr))) = self.operand(t) {
+                let name = attr.dotted();
                 if !vals.iter().any(|(n, _)| *n == name) {
                     vals.push((name, v.to_string()));
                 }
@@ -479,4 +493,23 @@ fn collect_attr_terms<'c>(cond: &'c Cond, out: &mut Vec<&'c CondTerm>) {
         }
         Cond::Lookup { args, .. } => out.extend(args),
     }
+}
+
+/// The source text of a span; empty when the span points at no loaded file (programs built
+/// without sources).
+pub fn snippet(program: &Program, span: Span) -> &str {
+    if has_file(program, span) {
+        program.sources.snippet(span)
+    } else {
+        ""
+    }
+}
+
+/// `file:line:col` of a span, when it points at a loaded file.
+pub fn location(program: &Program, span: Span) -> Option<String> {
+    has_file(program, span).then(|| program.sources.location(span))
+}
+
+fn has_file(program: &Program, span: Span) -> bool {
+    program.sources.files().any(|(id, _)| id == span.file)
 }

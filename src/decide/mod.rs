@@ -17,7 +17,9 @@
 
 pub mod batch;
 pub mod cond;
+pub mod domain;
 pub mod index;
+mod procedure;
 pub mod reference;
 pub mod request;
 pub mod residual;
@@ -28,9 +30,9 @@ pub use residual::{Constraint, Domain};
 pub use response::policy_hash;
 
 use crate::eval::Model;
-use crate::ir::{Effect, PrincipalMatch, Program, Sym, Value};
-use cond::{CondError, Env, Tri};
-use index::ActionIndex;
+use crate::ir::Program;
+use cond::CondError;
+use index::{ActionIndex, InstanceIndex};
 
 /// Why a request was denied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,17 +125,21 @@ pub struct Decider<'a> {
     program: &'a Program,
     model: &'a Model,
     actions: ActionIndex,
+    instances: InstanceIndex,
     policy_hash: String,
 }
 
 impl<'a> Decider<'a> {
-    /// Indexes `program` and its evaluated `model`. The policy hash defaults to the hash of the
+    /// Indexes `program` and its evaluated `model` (which must be the model of `program`: one
+    /// [`Rows`](crate::eval::Rows) per relation, as [`eval::evaluate`](crate::eval::evaluate)
+    /// returns it). The policy hash defaults to the hash of the
     /// source texts alone; [`Decider::with_policy_hash`] sets one that covers the data too.
     pub fn new(program: &'a Program, model: &'a Model) -> Decider<'a> {
         Decider {
             program,
             model,
             actions: ActionIndex::new(program),
+            instances: InstanceIndex::new(program, model),
             policy_hash: policy_hash(program, &[]),
         }
     }
@@ -157,202 +163,59 @@ impl<'a> Decider<'a> {
 
     /// Decides one request.
     pub fn decide(&self, request: &Request) -> Decision {
-        let deny = |d| Decision::deny(Some(request), d);
+        match self.decide_inner(request) {
+            Ok(d) => d,
+            Err(denial) => Decision::deny(Some(request), denial),
+        }
+    }
+
+    fn decide_inner(&self, request: &Request) -> Result<Decision, Denial> {
         if let Some(scope) = &request.scope {
             if !scope.iter().any(|p| p.matches(&request.action.name)) {
-                return deny(Denial::Scope);
+                return Err(Denial::Scope);
             }
         }
-        let program = self.program;
-        let refs: Vec<String> = request.chain().map(Principal::reference).collect();
-        let syms: Vec<Option<Sym>> = refs
-            .iter()
-            .map(|r| program.interner.lookup(&Value::Str(r.clone())))
-            .collect();
-        let candidates =
-            self.actions
-                .candidates(program, &request.action.name, &request.resource.ty);
-        let model = self.model;
-        fn env<'e>(
-            program: &'e Program,
-            model: &'e Model,
-            request: &'e Request,
-            principal: Option<usize>,
-            row: &'e [Sym],
-        ) -> Env<'e> {
-            Env {
-                program,
-                model,
-                request,
-                principal,
-                row,
-            }
-        }
-
-        // Forbids: a true condition denies; a residual one is negated into the constraint.
-        let mut pending: Vec<(String, Constraint)> = Vec::new();
-        for &i in &candidates {
-            let p = &program.policies[i];
-            if p.effect != Effect::Forbid {
-                continue;
-            }
-            let rows = self.model.get(p.rel);
-            let mut check = |pos: Option<usize>, row: &[Sym]| -> Option<Decision> {
-                let principal = pos.map(|n| refs[n].clone());
-                match env(program, model, request, pos, row).eval(&p.cond) {
-                    Ok(Tri::False) => None,
-                    Ok(Tri::True) => Some(deny(Denial::Forbidden {
-                        id: p.id.clone(),
-                        principal,
-                        condition: cond::full_span(&p.cond)
-                            .map(|s| program.sources.snippet(s).to_string()),
-                    })),
-                    Ok(Tri::Residual(c)) => {
-                        pending.push((p.id.clone(), c));
-                        None
-                    }
-                    Err(error) => Some(deny(Denial::Error {
-                        id: p.id.clone(),
-                        principal,
-                        error,
-                    })),
-                }
-            };
-            match &p.principal {
-                PrincipalMatch::Request => {
-                    for row in rows.iter() {
-                        if let Some(d) = check(None, row) {
-                            return d;
-                        }
-                    }
-                }
-                PrincipalMatch::Chain { ty } => {
-                    for (pos, principal) in request.chain().enumerate() {
-                        if ty.as_ref().is_some_and(|t| *t != principal.ty) {
-                            continue;
-                        }
-                        let Some(sym) = syms[pos] else { continue };
-                        let key = [sym];
-                        for row in rows.with_prefix(&key) {
-                            if let Some(d) = check(Some(pos), row) {
-                                return d;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        // Permits: every chain principal needs one whose condition is not false.
+        let run = procedure::Run::new(
+            self.program,
+            self.model,
+            &self.actions,
+            &self.instances,
+            request,
+        );
+        // Forbids first: a true one denies whatever the grants say.
+        let pending = run.forbids()?;
         let mut total = Constraint::always();
-        let mut grants_by_pos: Vec<Vec<String>> = vec![Vec::new(); refs.len()];
-        for (pos, principal) in request.chain().enumerate() {
-            let mut any = Constraint::never();
-            let mut failures = Vec::new();
-            for &i in &candidates {
-                let p = &program.policies[i];
-                if p.effect != Effect::Permit {
-                    continue;
-                }
-                match &p.principal {
-                    // A permit names its principals; one about the request as a whole grants
-                    // nothing (the checker rejects it).
-                    PrincipalMatch::Request => continue,
-                    PrincipalMatch::Chain { ty } => {
-                        if ty.as_ref().is_some_and(|t| *t != principal.ty) {
-                            continue;
-                        }
-                    }
-                }
-                let Some(sym) = syms[pos] else { continue };
-                let key = [sym];
-                for row in self.model.get(p.rel).with_prefix(&key) {
-                    let e = env(program, model, request, Some(pos), row);
-                    match e.eval(&p.cond) {
-                        Ok(Tri::False) => failures.push(Failure {
-                            id: p.id.clone(),
-                            detail: e.why_false(&p.cond),
-                        }),
-                        Ok(t) => {
-                            if !grants_by_pos[pos].contains(&p.id) {
-                                grants_by_pos[pos].push(p.id.clone());
-                            }
-                            if !any.is_always() {
-                                match any.or(&t.into_constraint()) {
-                                    Ok(c) => any = c,
-                                    Err(e) => {
-                                        return deny(Denial::Error {
-                                            id: p.id.clone(),
-                                            principal: Some(refs[pos].clone()),
-                                            error: CondError::TooLarge(e, p.span),
-                                        })
-                                    }
-                                }
-                            }
-                        }
-                        Err(error) => {
-                            return deny(Denial::Error {
-                                id: p.id.clone(),
-                                principal: Some(refs[pos].clone()),
-                                error,
-                            })
-                        }
-                    }
-                }
-            }
-            if any.is_never() {
-                return deny(Denial::NoGrant {
-                    principal: refs[pos].clone(),
-                    position: pos,
-                    failures,
-                });
-            }
-            total = match total.and(&any) {
-                Ok(c) => c,
-                Err(e) => {
-                    return deny(Denial::Error {
-                        id: String::new(),
-                        principal: Some(refs[pos].clone()),
-                        error: CondError::TooLarge(e, crate::source::Span::default()),
-                    })
-                }
-            };
+        let mut grants_by_pos = Vec::with_capacity(request.chain_len());
+        for pos in 0..request.chain_len() {
+            let (any, ids) = run.grants(pos)?;
+            total = total.and(&any).map_err(|e| run.too_large(None, pos, e))?;
+            grants_by_pos.push(ids);
         }
-
-        let mut pending_ids = Vec::new();
+        let mut pending_ids: Vec<String> = Vec::new();
         for (id, c) in &pending {
-            let step = c.not().and_then(|n| total.and(&n));
-            match step {
-                Ok(t) => total = t,
-                Err(e) => {
-                    return deny(Denial::Error {
-                        id: id.clone(),
-                        principal: None,
-                        error: CondError::TooLarge(e, crate::source::Span::default()),
-                    })
-                }
-            }
+            total = c
+                .not()
+                .and_then(|n| total.and(&n))
+                .map_err(|e| run.too_large(Some(id), 0, e))?;
             if !pending_ids.contains(id) {
                 pending_ids.push(id.clone());
             }
         }
         if total.is_never() {
-            return deny(Denial::Unsatisfiable {
+            return Err(Denial::Unsatisfiable {
                 forbids: pending_ids,
             });
         }
-
-        // Grants from the original principal to the subject.
+        // Grants from the original principal to the subject, each once.
         let mut grants: Vec<String> = Vec::new();
-        let order = (1..refs.len()).chain(std::iter::once(0));
-        for pos in order {
+        for pos in (1..grants_by_pos.len()).chain(std::iter::once(0)) {
             for id in &grants_by_pos[pos] {
                 if !grants.contains(id) {
                     grants.push(id.clone());
                 }
             }
         }
-        Decision {
+        Ok(Decision {
             allowed: true,
             pending_forbids: if total.is_always() {
                 Vec::new()
@@ -365,7 +228,7 @@ impl<'a> Decider<'a> {
             action: request.action.name.clone(),
             resource_type: request.resource.ty.clone(),
             subject: request.subject.reference(),
-        }
+        })
     }
 
     /// Decides a request given as JSON and renders the response; a malformed request is a deny

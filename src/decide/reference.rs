@@ -335,6 +335,7 @@ impl Builder<'_> {
                 }
             }
             // n(I, C..) :- cand(I, C..), not c(I, C..).
+            // (`children` holds exactly the one node compiled for the operand of `not`.)
             Cond::Not(_) => {
                 let body = vec![
                     BodyLit::Pos(cand_atom),

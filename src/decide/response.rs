@@ -11,7 +11,7 @@
 //! `reason_user` is safe to show the agent: it names no statement, no other principal and no
 //! data; `reason_admin` names the failing principal, statement ids, condition text and values.
 
-use super::{Decision, Denial};
+use super::{cond, Decision, Denial};
 use crate::ir::Program;
 use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
@@ -145,10 +145,9 @@ pub fn reason_admin(program: &Program, d: &Decision) -> String {
             principal,
             error,
         }) => {
-            let at = if error.span().is_empty() {
-                String::new()
-            } else {
-                format!(" at {}", program.sources.location(error.span()))
+            let at = match cond::location(program, error.span()) {
+                Some(loc) if !error.span().is_empty() => format!(" at {loc}"),
+                _ => String::new(),
             };
             match principal {
                 Some(p) => format!("evaluation error in {id} for `{p}`{at}: {error}"),

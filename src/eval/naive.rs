@@ -61,6 +61,12 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
             // Derive from a snapshot of the database, so one round sees one state.
             let mut derived: Vec<(RelId, Tuple)> = Vec::new();
             for &rule_id in &stratum.rules {
+                // Rounds can be long here: the clock is read before every rule as well.
+                if start.elapsed() > limits.max_time {
+                    return Err(EvalError::TimeLimit {
+                        limit: limits.max_time,
+                    });
+                }
                 let rule = program.rule(rule_id);
                 for tuple in apply_rule(&program.interner, rule, &db) {
                     derived.push((rule.head.rel, tuple));
@@ -149,17 +155,37 @@ fn join(
         }
         return;
     };
-    for tuple in &db[atom.rel.index()] {
-        let saved = bindings.clone();
-        if unify(atom, tuple, bindings) {
+    let mut newly_bound = Vec::new();
+    // When the first column is known, only tuples starting with it can match: the set is
+    // sorted, so they form one range. Otherwise every tuple is tried.
+    let set = &db[atom.rel.index()];
+    let first = atom.args.first().and_then(|t| value_of(t, bindings));
+    let candidates: Box<dyn Iterator<Item = &Tuple>> = match first {
+        Some(v) => Box::new(
+            set.range(vec![v]..)
+                .take_while(move |t| t.first() == Some(&v)),
+        ),
+        None => Box::new(set.iter()),
+    };
+    for tuple in candidates {
+        if unify(atom, tuple, bindings, &mut newly_bound) {
             join(interner, rule, rest, db, bindings, out);
         }
-        *bindings = saved;
+        // Undo this tuple's bindings before trying the next one.
+        for slot in newly_bound.drain(..) {
+            bindings[slot] = None;
+        }
     }
 }
 
-/// Matches `atom` against `tuple`, binding unbound variables; false on a mismatch.
-fn unify(atom: &Atom, tuple: &[Sym], bindings: &mut [Option<Sym>]) -> bool {
+/// Matches `atom` against `tuple`, binding unbound variables (their slots are added to
+/// `newly_bound`); false on a mismatch.
+fn unify(
+    atom: &Atom,
+    tuple: &[Sym],
+    bindings: &mut [Option<Sym>],
+    newly_bound: &mut Vec<usize>,
+) -> bool {
     if atom.args.len() != tuple.len() {
         return false;
     }
@@ -176,7 +202,10 @@ fn unify(atom: &Atom, tuple: &[Sym], bindings: &mut [Option<Sym>]) -> bool {
                 match slot {
                     Some(bound) if *bound != value => return false,
                     Some(_) => {}
-                    None => *slot = Some(value),
+                    None => {
+                        *slot = Some(value);
+                        newly_bound.push(v.0 as usize);
+                    }
                 }
             }
         }
@@ -195,7 +224,7 @@ fn filters_hold(
         BodyLit::Pos(_) => true,
         BodyLit::Neg(atom) => !db[atom.rel.index()].iter().any(|tuple| {
             let mut scratch = bindings.to_vec();
-            unify(atom, tuple, &mut scratch)
+            unify(atom, tuple, &mut scratch, &mut Vec::new())
         }),
         BodyLit::Cmp { lhs, op, rhs, .. } => {
             match (value_of(lhs, bindings), value_of(rhs, bindings)) {

@@ -6,11 +6,15 @@
 //! rules named `compat_*` accept common mistakes; their `parse_*` functions report them with a
 //! "did you mean" and build the AST the author most likely meant, so that later items still parse.
 
+mod cond;
 mod core;
 mod expected;
 mod lexical;
 mod policy;
 mod recover;
+mod scan;
+#[cfg(test)]
+mod tests;
 
 use super::ast;
 use crate::diag::Diagnostic;
@@ -87,22 +91,53 @@ fn unexpected(pair: &Pair<'_>) -> ! {
 /// with an accepted mistake (such as `=` for `==`) is returned as the author meant it, with its
 /// error in the diagnostics.
 pub fn parse_module(file: FileId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
+    parse_module_sliced(file, text, true)
+}
+
+/// [`parse_module`]; with `sliced` false, every item is parsed from the whole rest of the text
+/// (quadratic, and kept only to test that slicing never changes the result).
+fn parse_module_sliced(file: FileId, text: &str, sliced: bool) -> (ast::Module, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diags = Vec::new();
+    let ends = if sliced {
+        scan::statement_ends(text)
+    } else {
+        Vec::new()
+    };
     let mut pos = 0;
     while pos < text.len() {
-        let rest = &text[pos..];
-        match ZtpolParser::parse(Rule::item_entry, rest) {
-            Ok(mut pairs) => {
+        // Parse from a slice that stops at a likely item boundary, so that pest's work (including
+        // building its error) is proportional to the item. An error at the very end of the slice
+        // means the item needed more text: try again with twice as many boundaries.
+        let item_start = scan::skip_trivia(text, pos);
+        let first = ends.partition_point(|&e| e <= item_start);
+        let mut span_count = 1;
+        let parsed = loop {
+            let slice_end = ends
+                .get(first + span_count - 1)
+                .copied()
+                .unwrap_or(text.len());
+            let parsed = ZtpolParser::parse(Rule::item_entry, &text[pos..slice_end]);
+            match &parsed {
+                Err(err)
+                    if slice_end < text.len() && recover::error_offset(err) >= slice_end - pos =>
+                {
+                    span_count *= 2;
+                }
+                Ok(_) | Err(_) => break parsed.map(|pairs| (pairs, slice_end)),
+            }
+        };
+        match parsed {
+            Ok((mut pairs, slice_end)) => {
                 let entry = next(&mut pairs);
                 let Some(item) = entry.into_inner().find(|p| p.as_rule() == Rule::item) else {
-                    break; // only whitespace and comments are left
+                    // Only whitespace and comments up to the end of the slice.
+                    pos = slice_end;
+                    continue;
                 };
                 let mut ctx = Ctx::new(file, pos);
                 let end = pos + item.as_span().end();
-                if let Some(item) = core::parse_item(&mut ctx, item) {
-                    items.push(item);
-                }
+                items.push(core::parse_item(&mut ctx, item));
                 diags.append(&mut ctx.diags);
                 pos = end;
             }

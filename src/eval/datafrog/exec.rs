@@ -12,20 +12,56 @@ pub(super) struct Flat<'a> {
     pub arity: usize,
     pub len: usize,
     pub data: &'a [Sym],
+    /// When present, the tuples whose first column is symbol `s` are `first[s]..first[s + 1]`.
+    pub first: Option<&'a [u32]>,
+}
+
+/// Tuple offsets by first column ([`Flat::first`]), when the interner is small enough compared
+/// with the relation for the table to pay off.
+pub(super) fn first_column_offsets(arity: usize, data: &[Sym], symbols: usize) -> Option<Vec<u32>> {
+    let len = data.len().checked_div(arity)?;
+    if len < 32 || u32::try_from(len).is_err() || symbols > 4 * len + (1 << 16) {
+        return None;
+    }
+    let mut offsets = vec![0u32; symbols + 1];
+    for t in data.chunks_exact(arity) {
+        // Symbols come from the program's interner, so they index the table; without one,
+        // lookups fall back to binary search.
+        *offsets.get_mut(t[0].0 as usize + 1)? += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    Some(offsets)
 }
 
 impl<'a> Flat<'a> {
     /// The tuples starting with `key`, as a flat slice (`arity > 0`).
+    #[inline]
     fn range(&self, key: &[Sym]) -> &'a [Sym] {
         let a = self.arity;
         let k = key.len();
         if k == 0 {
             return self.data;
         }
-        let data = self.data;
+        let (base, len) = match self.first {
+            Some(first) => {
+                let s = key[0].0 as usize;
+                let (Some(&lo), Some(&hi)) = (first.get(s), first.get(s + 1)) else {
+                    return &[];
+                };
+                let (lo, hi) = (lo as usize, hi as usize);
+                if k == 1 {
+                    return &self.data[lo * a..hi * a];
+                }
+                (lo, hi - lo)
+            }
+            None => (0, self.len),
+        };
+        let data = &self.data[base * a..(base + len) * a];
         let prefix = |i: usize| &data[i * a..i * a + k];
-        let lo = partition_point(self.len, |i| prefix(i) < key);
-        let hi = lo + partition_point(self.len - lo, |i| prefix(lo + i) <= key);
+        let lo = partition_point(len, |i| prefix(i) < key);
+        let hi = lo + partition_point(len - lo, |i| prefix(lo + i) <= key);
         &data[lo * a..hi * a]
     }
 
@@ -125,6 +161,13 @@ impl<T: Tup> Sink<T> {
             }
             self.compact_at[rel] = (buf.len() * 2).max(COMPACT_MIN);
         }
+        self.tick()
+    }
+
+    /// Counts one unit of work (a derived tuple or a matched tuple) and reads the clock every
+    /// [`CLOCK_EVERY`] of them, so that a round that derives little still honours the limit.
+    #[inline]
+    fn tick(&mut self) -> Result<(), Stop> {
         self.since_clock += 1;
         if self.since_clock >= CLOCK_EVERY {
             self.since_clock = 0;
@@ -259,6 +302,7 @@ fn run<T: Tup>(
             };
             for batch in views.dyn_old[index].iter().copied().chain(newest) {
                 for t in tuple_range(batch, &key) {
+                    st.sink.tick()?;
                     if matches(&s.cols, &t.cols()[k..arity], &mut st.env) {
                         run(views, plan, variant, step + 1, st)?;
                     }
@@ -273,6 +317,7 @@ fn run<T: Tup>(
                 }
             } else {
                 for t in flat.range(&key).chunks_exact(flat.arity) {
+                    st.sink.tick()?;
                     if matches(&s.cols, &t[k..], &mut st.env) {
                         run(views, plan, variant, step + 1, st)?;
                     }

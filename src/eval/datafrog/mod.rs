@@ -1,8 +1,9 @@
 //! The datafrog engine: semi-naive evaluation, stratum by stratum.
 //!
 //! Each stratum keeps one [`datafrog::Variable`] per relation it derives, seeded with the
-//! relation's given tuples; datafrog's [`Iteration`] moves each round's derivations into the
-//! variables' deltas, deduplicating against everything known. Every rule is planned
+//! relation's given tuples; a round's derivations that are new (checked against a per-relation
+//! set, see [`flush`]) go into the variables, and datafrog's [`Iteration`] turns them into the
+//! next round's deltas and folds the old deltas into sorted batches. Every rule is planned
 //! ([`plan`]) into variants that start from a delta and look the other atoms up in sorted
 //! indexes ([`exec`]): relations of earlier strata are final and indexed once; relations of
 //! the stratum are indexed incrementally, batch by batch, in step with their variables. A
@@ -20,7 +21,8 @@ use datafrog::{Iteration, Relation, Variable};
 use exec::{Flat, Sink, Stop, Views};
 use plan::{IndexKey, Indexes, Locals, RulePlan};
 use std::cell::Ref;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 use tuple::Tup;
 
@@ -48,6 +50,7 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
 
     // Permuted copies of final relations, shared by every later stratum.
     let mut permuted: HashMap<IndexKey, Rows> = HashMap::new();
+    let mut offsets: HashMap<IndexKey, Option<Vec<u32>>> = HashMap::new();
     for stratum in &program.strata {
         let mut rels = stratum.relations.clone();
         for &r in &stratum.rules {
@@ -75,20 +78,23 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
                 permuted.insert(key.clone(), Rows::from_unsorted(arity, src.len(), data));
             }
         }
+        for key in &indexes.statics {
+            if !offsets.contains_key(key) {
+                let r = static_rows(key, &rows, &permuted);
+                let table = exec::first_column_offsets(r.arity(), r.flat(), program.interner.len());
+                offsets.insert(key.clone(), table);
+            }
+        }
         let statics: Vec<Flat<'_>> = indexes
             .statics
             .iter()
             .map(|key| {
-                let r = if key.is_identity() {
-                    &rows[key.rel.index()]
-                } else {
-                    // Inserted just above for every non-identity key.
-                    &permuted[key]
-                };
+                let r = static_rows(key, &rows, &permuted);
                 Flat {
                     arity: r.arity(),
                     len: r.len(),
                     data: r.flat(),
+                    first: offsets.get(key).and_then(|o| o.as_deref()),
                 }
             })
             .collect();
@@ -131,9 +137,24 @@ pub fn evaluate(program: &Program, input: &Model, limits: &Limits) -> Result<Mod
         for (&r, result) in locals.rels.iter().zip(derived) {
             rows[r.index()] = result;
             permuted.retain(|k, _| k.rel != r);
+            offsets.retain(|k, _| k.rel != r);
         }
     }
     Ok(Model { rows })
+}
+
+/// The contents of a static index: the relation itself, or its permuted copy.
+fn static_rows<'r>(
+    key: &IndexKey,
+    rows: &'r [Rows],
+    permuted: &'r HashMap<IndexKey, Rows>,
+) -> &'r Rows {
+    if key.is_identity() {
+        &rows[key.rel.index()]
+    } else {
+        // Every non-identity key of a stratum is inserted before its indexes are read.
+        &permuted[key]
+    }
 }
 
 /// One stratum's evaluation, generic over the tuple representation.
@@ -217,11 +238,17 @@ impl StratumRun<'_> {
             .locals
             .rels
             .iter()
-            .map(|&r| iteration.variable::<T>(&program.relation(r).name))
+            .map(|&r| iteration.variable_indistinct::<T>(&program.relation(r).name))
             .collect();
+        let mut seen: Vec<Seen<T>> = Vec::with_capacity(n);
         for (var, &r) in vars.iter().zip(&self.locals.rels) {
             // Rows are sorted and distinct, and zero padding keeps that order.
             let given: Vec<T> = self.rows[r.index()].iter().map(T::from_cols).collect();
+            let mut set = Seen::new(program.relation(r).arity(), program.interner.len());
+            for t in &given {
+                set.insert(t);
+            }
+            seen.push(set);
             var.insert(Relation { elements: given });
         }
 
@@ -262,7 +289,7 @@ impl StratumRun<'_> {
                 exec::run_plan(&views, plan, &mut sink).map_err(|s| self.error(s))?;
             }
         }
-        flush(&mut sink, &vars);
+        flush(&mut sink, &vars, &mut seen);
 
         let mut rounds = 0usize;
         while iteration.changed() {
@@ -331,7 +358,7 @@ impl StratumRun<'_> {
                     exec::run_plan(&views, plan, &mut sink).map_err(|s| self.error(s))?;
                 }
             }
-            flush(&mut sink, &vars);
+            flush(&mut sink, &vars, &mut seen);
         }
 
         Ok(vars
@@ -349,11 +376,155 @@ impl StratumRun<'_> {
     }
 }
 
-/// Moves a round's derivations into the variables.
-fn flush<T: Tup>(sink: &mut Sink<T>, vars: &[Variable<T>]) {
-    for (buf, var) in sink.bufs.iter_mut().zip(vars) {
+/// Every tuple a stratum relation holds, for deduplication: a hash set, replaced by a bitmap
+/// over all possible tuples (`symbols ^ arity` bits) once the bitmap is no bigger than the set.
+/// Small domains (graphs over a few thousand nodes) then dedup with one cached bit test each.
+struct Seen<T> {
+    arity: usize,
+    symbols: u64,
+    /// Bits of the dense bitmap; 0 when it would be too large ever to pay off.
+    bits: u64,
+    dense: Option<Vec<u64>>,
+    hashed: HashSet<T, BuildHasherDefault<FxHasher>>,
+}
+
+/// The largest bitmap a relation may switch to (2^30 bits, 128 MiB), reached only when the
+/// hash set it replaces is as large.
+const DENSE_MAX_BITS: u64 = 1 << 30;
+
+impl<T: Tup> Seen<T> {
+    fn new(arity: usize, symbols: usize) -> Seen<T> {
+        let symbols = symbols as u64;
+        let bits = u32::try_from(arity)
+            .ok()
+            .and_then(|a| symbols.checked_pow(a))
+            .filter(|&b| arity > 0 && b <= DENSE_MAX_BITS)
+            .unwrap_or(0);
+        Seen {
+            arity,
+            symbols,
+            bits,
+            dense: None,
+            hashed: HashSet::default(),
+        }
+    }
+
+    /// The bit of `t` in the dense bitmap (`None` for a symbol outside the interner, which a
+    /// checked program never has; such tuples stay in the hash set).
+    #[inline]
+    fn bit(&self, t: &T) -> Option<u64> {
+        let mut i = 0u64;
+        for s in &t.cols()[..self.arity] {
+            let s = u64::from(s.0);
+            if s >= self.symbols {
+                return None;
+            }
+            i = i * self.symbols + s;
+        }
+        Some(i)
+    }
+
+    /// Adds `t`; whether it was new.
+    #[inline]
+    fn insert(&mut self, t: &T) -> bool {
+        if self.dense.is_some() {
+            if let Some(i) = self.bit(t) {
+                if let Some(word) = self
+                    .dense
+                    .as_mut()
+                    .and_then(|d| d.get_mut((i / 64) as usize))
+                {
+                    let mask = 1u64 << (i % 64);
+                    let new = *word & mask == 0;
+                    *word |= mask;
+                    return new;
+                }
+            }
+        }
+        let new = self.hashed.insert(t.clone());
+        if new
+            && self.dense.is_none()
+            && self.bits > 0
+            && self.hashed.len() as u64 * 128 >= self.bits
+        {
+            self.densify();
+        }
+        new
+    }
+
+    fn densify(&mut self) {
+        let mut dense = vec![0u64; self.bits.div_ceil(64) as usize];
+        let mut keep = HashSet::default();
+        for t in std::mem::take(&mut self.hashed) {
+            match self.bit(&t) {
+                Some(i) => dense[(i / 64) as usize] |= 1 << (i % 64),
+                None => {
+                    keep.insert(t);
+                }
+            }
+        }
+        self.hashed = keep;
+        self.dense = Some(dense);
+    }
+}
+
+/// Moves a round's derivations that are new into the variables.
+///
+/// The variables are datafrog's *indistinct* ones: deduplication against everything known
+/// happens here, with one hash probe per derived tuple, instead of in
+/// [`Iteration::changed`], which gallops through every sorted batch of the relation once per
+/// derived tuple (a cache miss per step on large relations).
+fn flush<T: Tup>(sink: &mut Sink<T>, vars: &[Variable<T>], seen: &mut [Seen<T>]) {
+    for ((buf, var), seen) in sink.bufs.iter_mut().zip(vars).zip(seen) {
+        buf.retain(|t| seen.insert(t));
         if !buf.is_empty() {
             var.insert(Relation::from_vec(std::mem::take(buf)));
         }
+    }
+}
+
+/// A fast, non-cryptographic hasher for tuples of symbols (a multiply-rotate hash, as in
+/// rustc's `FxHasher`). Tuples are program data, not adversarial keys an attacker can choose
+/// freely, and the fact limit bounds the table.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
     }
 }

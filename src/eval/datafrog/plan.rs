@@ -441,3 +441,108 @@ fn atom_text(program: &Program, rule: &Rule, atom: &Atom) -> String {
         .collect();
     format!("{}({})", program.relation(atom.rel).name, args.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{ColumnInfo, RelKind, Relation, Type, Var};
+    use crate::source::Span;
+
+    fn program(rules: Vec<(Atom, Vec<Atom>)>) -> Program {
+        let mut p = Program::default();
+        for name in ["edge", "path"] {
+            p.relations.push(Relation {
+                name: name.into(),
+                columns: vec![
+                    ColumnInfo {
+                        name: None,
+                        ty: Type::Int
+                    };
+                    2
+                ],
+                span: Span::default(),
+                kind: RelKind::Declared,
+            });
+        }
+        for (head, body) in rules {
+            p.rules.push(Rule {
+                head,
+                body: body.into_iter().map(BodyLit::Pos).collect(),
+                var_names: vec!["X".into(), "Y".into(), "Z".into()],
+                span: Span::default(),
+            });
+        }
+        p
+    }
+
+    fn atom(rel: u32, vars: [u32; 2]) -> Atom {
+        Atom {
+            rel: RelId(rel),
+            args: vars.iter().map(|&v| Term::Var(Var(v))).collect(),
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn linear_closure_scans_the_delta_and_looks_up_edges() {
+        // path(X, Z) :- path(X, Y), edge(Y, Z).
+        let p = program(vec![(
+            atom(1, [0, 2]),
+            vec![atom(1, [0, 1]), atom(0, [1, 2])],
+        )]);
+        let locals = Locals::new(vec![RelId(1)]);
+        let mut indexes = Indexes::default();
+        let plan = plan_rule(&p, RuleId(0), &locals, &mut indexes);
+        assert!(plan.incremental);
+        let described: Vec<&str> = plan.variants.iter().map(|v| v.describe.as_str()).collect();
+        assert_eq!(
+            described,
+            ["path(X, Z) :- delta path(X, Y), final edge(Y, Z)"]
+        );
+        assert_eq!(
+            plan.variants[0].steps[1],
+            Step {
+                source: Source::Static(0),
+                key: vec![Operand::Slot(1)],
+                cols: vec![ColAction::Bind(2)],
+            }
+        );
+        assert!(indexes.dynamic.is_empty());
+        assert_eq!(indexes.statics[0].perm, [0, 1]);
+    }
+
+    #[test]
+    fn nonlinear_closure_has_one_variant_per_recursive_atom() {
+        // path(X, Z) :- path(X, Y), path(Y, Z).
+        let p = program(vec![(
+            atom(1, [0, 2]),
+            vec![atom(1, [0, 1]), atom(1, [1, 2])],
+        )]);
+        let locals = Locals::new(vec![RelId(1)]);
+        let mut indexes = Indexes::default();
+        let plan = plan_rule(&p, RuleId(0), &locals, &mut indexes);
+        let described: Vec<&str> = plan.variants.iter().map(|v| v.describe.as_str()).collect();
+        assert_eq!(
+            described,
+            [
+                "path(X, Z) :- delta path(X, Y), all path(Y, Z)",
+                "path(X, Z) :- delta path(Y, Z), old path(X, Y)"
+            ]
+        );
+        // path keyed by its first column (itself) and by its second (a permuted copy).
+        let perms: Vec<&[u32]> = indexes.dynamic.iter().map(|k| k.perm.as_slice()).collect();
+        assert_eq!(perms, [&[0, 1][..], &[1, 0][..]]);
+    }
+
+    #[test]
+    fn rules_over_earlier_strata_run_once() {
+        // path(X, Y) :- edge(X, Y).
+        let p = program(vec![(atom(1, [0, 1]), vec![atom(0, [0, 1])])]);
+        let locals = Locals::new(vec![RelId(1)]);
+        let mut indexes = Indexes::default();
+        let plan = plan_rule(&p, RuleId(0), &locals, &mut indexes);
+        assert!(!plan.incremental);
+        assert_eq!(plan.variants.len(), 1);
+        assert_eq!(plan.variants[0].describe, "path(X, Y) :- final edge(X, Y)");
+    }
+}

@@ -12,7 +12,7 @@ use crate::ir::Sym;
 pub(super) const MAX_INLINE: usize = 16;
 
 /// A stored tuple: at least as many columns as its relation's arity.
-pub(super) trait Tup: Clone + Ord + 'static {
+pub(super) trait Tup: Clone + Ord + std::hash::Hash + 'static {
     /// The tuple holding `cols` (padded as the representation needs).
     fn from_cols(cols: &[Sym]) -> Self;
     /// The columns (the first `arity` are the relation's; the rest is padding).

@@ -1,20 +1,20 @@
 //! Items and the core Datalog layer: `use`, `data`, `rel`, facts, rules, atoms, terms.
 
-use super::{lexical, next, policy, unexpected, Ctx, Pair, Rule};
+use super::{cond, lexical, next, policy, unexpected, Ctx, Pair, Rule};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::syntax::ast;
 
 /// `item = { use_decl | data_decl | rel_decl | policy | clause }`
-pub(super) fn parse_item(ctx: &mut Ctx, pair: Pair<'_>) -> Option<ast::Item> {
+pub(super) fn parse_item(ctx: &mut Ctx, pair: Pair<'_>) -> ast::Item {
     let inner = next(&mut pair.into_inner());
-    Some(match inner.as_rule() {
+    match inner.as_rule() {
         Rule::use_decl => ast::Item::Use(parse_use_decl(ctx, inner)),
         Rule::data_decl => ast::Item::Data(parse_data_decl(ctx, inner)),
         Rule::rel_decl => ast::Item::Rel(parse_rel_decl(ctx, inner)),
         Rule::policy => ast::Item::Policy(policy::parse_policy(ctx, inner)),
         Rule::clause => parse_clause(ctx, inner),
         _ => unexpected(&inner),
-    })
+    }
 }
 
 /// `use_decl = { kw_use ~ module_path ~ semicolon? }`
@@ -194,7 +194,7 @@ fn parse_negation(ctx: &mut Ctx, pair: Pair<'_>) -> ast::Literal {
     let mut inner = pair.into_inner();
     let not = next(&mut inner);
     if not.as_rule() == Rule::compat_not {
-        policy::report_compat_not(ctx, &not);
+        cond::report_compat_not(ctx, &not);
     }
     ast::Literal::Neg(parse_atom_node(ctx, next(&mut inner)), span)
 }

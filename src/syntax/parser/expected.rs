@@ -2,8 +2,8 @@
 
 use super::Rule;
 
-/// What the user would call the thing a grammar rule matches, for "expected ..." messages.
-/// `None` for rules that accept mistakes or only exist inside other rules: they are never what
+/// What the user would call the thing a grammar rule matches, for "expected ..." messages;
+/// `|` separates alternatives that are listed one by one. `None` for rules that accept mistakes or only exist inside other rules: they are never what
 /// the user should write.
 pub(super) fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
@@ -40,7 +40,7 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::at => "`@`",
         Rule::string | Rule::data_path => "a quoted string",
         Rule::integer => "an integer",
-        Rule::boolean => "`true` or `false`",
+        Rule::boolean => "`true`|`false`",
         Rule::constant => "a constant (a quoted string, an integer, `true` or `false`)",
         Rule::wildcard => "`_`",
         Rule::variable => "a variable (a name starting with an upper-case letter)",
@@ -60,7 +60,7 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::use_decl => "a `use` declaration",
         Rule::data_decl => "a `data` declaration",
         Rule::annotation => "an annotation such as `@id(\"...\")`",
-        Rule::effect => "`permit` or `forbid`",
+        Rule::effect => "`permit`|`forbid`",
         Rule::principal_type => "a principal type such as `agent`, `user` or `principal`",
         Rule::principal_arg => "a quoted principal name or a variable",
         Rule::role_principal | Rule::typed_principal | Rule::principal => {
@@ -78,6 +78,7 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::cond_paren => "a parenthesised condition",
         Rule::cond_lookup => "a lookup such as `dept(resource.id, D)`",
         Rule::cond_in => "a set test such as `resource.region in [\"US\", \"EU\"]`",
+        Rule::set_literal => "a set such as `[\"US\", \"EU\"]`",
         Rule::cond_cmp => "a comparison such as `action.amount <= 200`",
         Rule::attr_path => "an attribute such as `resource.region`",
         Rule::operand => "a value (an attribute such as `resource.id`, a variable or a constant)",
@@ -98,7 +99,8 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::unknown_type
         | Rule::compat_or
         | Rule::compat_and
-        | Rule::compat_not => return None,
+        | Rule::compat_not
+        | Rule::compat_set => return None,
     })
 }
 
@@ -106,7 +108,7 @@ pub(super) fn describe(rule: Rule) -> Option<&'static str> {
 pub(super) fn expected_list(rules: &[Rule]) -> Option<String> {
     let mut words: Vec<&str> = Vec::new();
     for rule in rules {
-        if let Some(w) = describe(*rule) {
+        for w in describe(*rule).into_iter().flat_map(|d| d.split('|')) {
             if !words.contains(&w) {
                 words.push(w);
             }
