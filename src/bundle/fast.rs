@@ -229,13 +229,19 @@ struct Slot {
     off: u32,
     len: u32,
     profile: u32,
+    /// The string itself when it is at most `INLINE` bytes long (zero padded), so that most
+    /// lookups never touch the arena.
+    inline: [u8; INLINE],
 }
+
+const INLINE: usize = 16;
 
 const EMPTY: Slot = Slot {
     key: 0,
     off: 0,
     len: 0,
     profile: NONE,
+    inline: [0; INLINE],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -394,11 +400,16 @@ impl Fast {
             while table[at].key != 0 {
                 at = (at + 1) & mask;
             }
+            let mut inline = [0u8; INLINE];
+            if bytes.len() <= INLINE {
+                inline[..bytes.len()].copy_from_slice(bytes);
+            }
             table[at] = Slot {
                 key: i as u32 + 1,
                 off: c.strings.offsets[i],
                 len: bytes.len() as u32,
                 profile,
+                inline,
             };
         }
 
@@ -537,6 +548,15 @@ impl Fast {
     /// The slot of `type:id`, found without allocating.
     #[inline]
     fn find_ref(&self, c: &Contents, ty: &str, id: &str) -> Option<&Slot> {
+        let len = ty.len() + 1 + id.len();
+        if len <= 64 {
+            // Formatted on the stack, then looked up whole.
+            let mut buf = [0u8; 64];
+            buf[..ty.len()].copy_from_slice(ty.as_bytes());
+            buf[ty.len()] = b':';
+            buf[ty.len() + 1..len].copy_from_slice(id.as_bytes());
+            return self.find_bytes(c, &buf[..len]);
+        }
         let mut h = StrHasher::default();
         h.bytes(ty.as_bytes());
         h.bytes(b":");
@@ -561,20 +581,30 @@ impl Fast {
         }
     }
 
-    fn find_str(&self, c: &Contents, v: &str) -> Option<u32> {
-        let mut at = hash_str(v.as_bytes()) as usize & self.mask;
+    #[inline]
+    fn find_bytes(&self, c: &Contents, v: &[u8]) -> Option<&Slot> {
+        let mut at = hash_str(v) as usize & self.mask;
         loop {
             let s = &self.table[at];
             if s.key == 0 {
                 return None;
             }
-            if s.len as usize == v.len()
-                && &c.strings.arena[s.off as usize..s.off as usize + v.len()] == v.as_bytes()
-            {
-                return Some(s.key - 1);
+            if s.len as usize == v.len() {
+                let same = if v.len() <= INLINE {
+                    &s.inline[..v.len()] == v
+                } else {
+                    &c.strings.arena[s.off as usize..s.off as usize + v.len()] == v
+                };
+                if same {
+                    return Some(s);
+                }
             }
             at = (at + 1) & self.mask;
         }
+    }
+
+    fn find_str(&self, c: &Contents, v: &str) -> Option<u32> {
+        self.find_bytes(c, v.as_bytes()).map(|s| s.key - 1)
     }
 
     /// The symbol of a value, if the bundle holds it.
