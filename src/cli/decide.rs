@@ -17,7 +17,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use ztpol::decide::{self, batch, Auth, Decider, Decision};
 use ztpol::ir::Program;
-use ztpol::token::{Identity, TokenError};
 
 #[derive(Debug, Clone, Args)]
 pub struct DecideArgs {
@@ -65,29 +64,9 @@ pub struct DecideArgs {
 pub fn run(args: &DecideArgs) -> u8 {
     let format = args.common.format();
     // The identity, verified before anything is decided.
-    let verified: Option<Result<Identity, TokenError>> = match &args.token {
-        None => None,
-        Some(path) => {
-            let verifier = match args.keys.verifier() {
-                Ok(Some(v)) => v,
-                Ok(None) => {
-                    eprintln!("error: `--token` needs a key: `--jwks FILE`, `--key PEM` or `--secret-file FILE`");
-                    return EXIT_ERROR;
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_ERROR;
-                }
-            };
-            let text = match read_text(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_ERROR;
-                }
-            };
-            Some(verifier.verify(&text))
-        }
+    let verified = match super::token::verify_option(args.token.as_deref(), &args.keys) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let auth = match &verified {
         None => Auth::None,

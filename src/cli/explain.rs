@@ -14,7 +14,6 @@ use ztpol::decide::{self, Auth, Decision, Denial};
 use ztpol::explain::{ExplainConfig, Explainer};
 use ztpol::ir::Term;
 use ztpol::source::SourceFile;
-use ztpol::token::{Identity, TokenError};
 
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
@@ -37,29 +36,9 @@ pub struct ExplainArgs {
 
 pub fn run(args: &ExplainArgs) -> u8 {
     let format = args.common.format();
-    let verified: Option<Result<Identity, TokenError>> = match &args.token {
-        None => None,
-        Some(path) => {
-            let verifier = match args.keys.verifier() {
-                Ok(Some(v)) => v,
-                Ok(None) => {
-                    eprintln!("error: `--token` needs a key: `--jwks FILE`, `--key PEM` or `--secret-file FILE`");
-                    return EXIT_ERROR;
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_ERROR;
-                }
-            };
-            let text = match read_text(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_ERROR;
-                }
-            };
-            Some(verifier.verify(&text))
-        }
+    let verified = match super::token::verify_option(args.token.as_deref(), &args.keys) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let auth = match &verified {
         None => Auth::None,

@@ -290,3 +290,35 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     String::from_utf8(read_bytes(path)?)
         .map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
 }
+
+/// Verifies the token at `path`, if one was given, with the keys the options name. A token that
+/// fails verification is `Some(Err(..))` (the decision denies); missing keys or an unreadable
+/// token file are usage errors, returned as the exit code.
+pub fn verify_option(
+    path: Option<&std::path::Path>,
+    keys: &KeyArgs,
+) -> Result<Option<Result<ztpol::token::Identity, ztpol::token::TokenError>>, u8> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let verifier = match keys.verifier() {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            eprintln!(
+                "error: `--token` needs a key: `--jwks FILE`, `--key PEM` or `--secret-file FILE`"
+            );
+            return Err(super::EXIT_ERROR);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(super::EXIT_ERROR);
+        }
+    };
+    match read_text(path) {
+        Ok(text) => Ok(Some(verifier.verify(&text))),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(super::EXIT_ERROR)
+        }
+    }
+}
