@@ -184,51 +184,65 @@ impl<'a> Decider<'a> {
         );
         // Forbids first: a true one denies whatever the grants say.
         let pending = run.forbids()?;
-        let mut total = Constraint::always();
-        let mut grants_by_pos = Vec::with_capacity(request.chain_len());
+        // The constraint so far; `None`: always.
+        let mut total: Option<Constraint> = None;
+        // (chain position, statement) of the permits that granted
+        let mut granted: Vec<(usize, usize)> = Vec::with_capacity(2 * request.chain_len());
         for pos in 0..request.chain_len() {
-            let (any, ids) = run.grants(pos)?;
-            total = total.and(&any).map_err(|e| run.too_large(None, pos, e))?;
-            grants_by_pos.push(ids);
-        }
-        let mut pending_ids: Vec<String> = Vec::new();
-        for (id, c) in &pending {
-            total = c
-                .not()
-                .and_then(|n| total.and(&n))
-                .map_err(|e| run.too_large(Some(id), 0, e))?;
-            if !pending_ids.contains(id) {
-                pending_ids.push(id.clone());
+            if let procedure::Granted::Under(c) = run.grants(pos, &mut granted)? {
+                total = and_into(total, c).map_err(|e| run.too_large(None, pos, e))?;
             }
         }
-        if total.is_never() {
+        let mut pending_ids: Vec<String> = Vec::new();
+        for (i, c) in &pending {
+            let id = self.policy_id(*i);
+            total = c
+                .not()
+                .and_then(|n| and_into(total, n))
+                .map_err(|e| run.too_large(Some(id), 0, e))?;
+            if !pending_ids.iter().any(|p| p == id) {
+                pending_ids.push(id.to_string());
+            }
+        }
+        if total.as_ref().is_some_and(Constraint::is_never) {
             return Err(Denial::Unsatisfiable {
                 forbids: pending_ids,
             });
         }
         // Grants from the original principal to the subject, each once.
         let mut grants: Vec<String> = Vec::new();
-        for pos in (1..grants_by_pos.len()).chain(std::iter::once(0)) {
-            for id in &grants_by_pos[pos] {
-                if !grants.contains(id) {
-                    grants.push(id.clone());
+        for pos in (1..request.chain_len()).chain(std::iter::once(0)) {
+            for &(_, i) in granted.iter().filter(|(p, _)| *p == pos) {
+                let id = self.policy_id(i);
+                if !grants.iter().any(|g| g == id) {
+                    grants.push(id.to_string());
                 }
             }
         }
+        let total = total.filter(|t| !t.is_always());
         Ok(Decision {
             allowed: true,
-            pending_forbids: if total.is_always() {
+            pending_forbids: if total.is_none() {
                 Vec::new()
             } else {
                 pending_ids
             },
-            constraints: total,
+            constraints: total.unwrap_or_else(Constraint::always),
             grants,
             denial: None,
             action: request.action.name.clone(),
             resource_type: request.resource.ty.clone(),
             subject: request.subject.reference(),
         })
+    }
+
+    /// The id of statement `i` (an index the decider took from the program).
+    fn policy_id(&self, i: usize) -> &str {
+        self.program
+            .policies
+            .get(i)
+            .map(|p| p.id.as_str())
+            .unwrap_or_default()
     }
 
     /// Decides a request given as JSON and renders the response; a malformed request is a deny
@@ -274,6 +288,20 @@ impl<'a> Decider<'a> {
     pub fn malformed(&self, error: RequestError) -> serde_json::Value {
         let decision = Decision::deny(None, Denial::Malformed(error));
         response::to_json(self.program, &decision, &self.policy_hash)
+    }
+}
+
+/// `total and c`, where `None` is the constraint that always holds.
+fn and_into(
+    total: Option<Constraint>,
+    c: Constraint,
+) -> Result<Option<Constraint>, residual::TooLarge> {
+    if c.is_always() {
+        return Ok(total);
+    }
+    match total {
+        None => Ok(Some(c)),
+        Some(t) => t.and(&c).map(Some),
     }
 }
 

@@ -2,16 +2,18 @@
 //! [`Sym`]; equal values get equal symbols, so equality is symbol equality. Ordering
 //! comparisons decode the values ([`Interner::compare`]).
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// An interned value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Sym(pub u32);
 
 /// A constant value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Value {
     Str(String),
     Int(i64),
@@ -40,10 +42,136 @@ impl Value {
     }
 }
 
+/// A value by reference: what the interner's table hashes and compares, so that a string can
+/// be looked up without building a [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+}
+
+trait AsKey {
+    fn key(&self) -> Key<'_>;
+}
+
+impl AsKey for Value {
+    fn key(&self) -> Key<'_> {
+        match self {
+            Value::Str(s) => Key::Str(s),
+            Value::Int(i) => Key::Int(*i),
+            Value::Bool(b) => Key::Bool(*b),
+        }
+    }
+}
+
+impl AsKey for Key<'_> {
+    fn key(&self) -> Key<'_> {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn AsKey + 'a> for Value {
+    fn borrow(&self) -> &(dyn AsKey + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn AsKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
+}
+
+impl PartialEq for dyn AsKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for dyn AsKey + '_ {}
+
+impl Hash for Value {
+    /// As its [`Key`], so that values and keys hash alike.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
+}
+
+/// The interner's table hasher: a word-at-a-time multiplicative hash (values come from the
+/// program and its data, which are trusted; requests only look up).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildValueHasher;
+
+impl BuildHasher for BuildValueHasher {
+    type Hasher = ValueHasher;
+    fn build_hasher(&self) -> ValueHasher {
+        ValueHasher(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ValueHasher(u64);
+
+const MUL: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl ValueHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(MUL).rotate_left(23);
+    }
+}
+
+impl Hasher for ValueHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(MUL);
+        h ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            // The length keeps `ab` + `\0` apart from `ab`.
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.add(n as u64);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.add(n as u64);
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     values: Vec<Value>,
-    map: HashMap<Value, Sym>,
+    map: HashMap<Value, Sym, BuildValueHasher>,
 }
 
 impl Interner {
@@ -68,6 +196,11 @@ impl Interner {
     /// The symbol of a value, if it was interned.
     pub fn lookup(&self, value: &Value) -> Option<Sym> {
         self.map.get(value).copied()
+    }
+
+    /// The symbol of the string `s`, if it was interned.
+    pub fn lookup_str(&self, s: &str) -> Option<Sym> {
+        self.map.get(&Key::Str(s) as &dyn AsKey).copied()
     }
 
     /// The value of a symbol. Symbols come only from this interner, so the index is valid.
