@@ -4,7 +4,7 @@
 //! Values of different types never compare: such a comparison (and reading an attribute whose
 //! value is a float, list or object) is a [`CondError`], which denies the request.
 
-use super::request::{AttrValue, Request};
+use super::request::{AttrRef, Request, ValueRef};
 use super::residual::{Constraint, Domain, TooLarge};
 use crate::eval::Model;
 use crate::ir::{Attr, CmpOp, Cond, CondTerm, Program, RelId, Sym, Value};
@@ -100,23 +100,23 @@ pub struct Env<'a> {
 /// A resolved operand: a known value (with the attribute it was read from, for messages), an
 /// unknown attribute, or `_`.
 #[derive(Debug, Clone, PartialEq)]
-enum Operand<'c> {
-    Known(Value, Option<&'c Attr>),
+enum Operand<'c, 'v> {
+    Known(ValueRef<'v>, Option<&'c Attr>),
     /// An unknown attribute, by its constraint key.
     Unknown(String),
     Wildcard,
 }
 
-impl Env<'_> {
-    fn operand<'c>(&self, t: &'c CondTerm) -> Result<Operand<'c>, CondError> {
+impl<'a> Env<'a> {
+    fn operand<'c>(&self, t: &'c CondTerm) -> Result<Operand<'c, 'a>, CondError> {
         match t {
             CondTerm::Const(s, _) => Ok(Operand::Known(
-                self.program.interner.value(*s).clone(),
+                ValueRef::of(self.program.interner.value(*s)),
                 None,
             )),
             CondTerm::Bound(n, span) => match self.row.get(*n) {
                 Some(s) => Ok(Operand::Known(
-                    self.program.interner.value(*s).clone(),
+                    ValueRef::of(self.program.interner.value(*s)),
                     None,
                 )),
                 None => Err(CondError::Internal {
@@ -126,10 +126,10 @@ impl Env<'_> {
                 }),
             },
             CondTerm::Wildcard(_) => Ok(Operand::Wildcard),
-            CondTerm::Attr(attr, span) => match self.request.attr(attr, self.principal) {
-                AttrValue::Known(v) => Ok(Operand::Known(v, Some(attr))),
-                AttrValue::Unknown => Ok(Operand::Unknown(Request::attr_key(attr, self.principal))),
-                AttrValue::Invalid(found) => Err(CondError::Invalid {
+            CondTerm::Attr(attr, span) => match self.request.attr_ref(attr, self.principal) {
+                AttrRef::Known(v) => Ok(Operand::Known(v, Some(attr))),
+                AttrRef::Unknown => Ok(Operand::Unknown(Request::attr_key(attr, self.principal))),
+                AttrRef::Invalid(found) => Err(CondError::Invalid {
                     attr: attr.dotted(),
                     found,
                     span: *span,
@@ -225,9 +225,9 @@ impl Env<'_> {
     fn compare(&self, l: Operand, op: CmpOp, r: Operand, span: Span) -> Result<Tri, CondError> {
         match (l, r) {
             (Operand::Known(a, an), Operand::Known(b, bn)) => {
-                let ord = compare_values(&a, &b).ok_or_else(|| CondError::TypeMismatch {
-                    left: describe(&a, an),
-                    right: describe(&b, bn),
+                let ord = compare_refs(a, b).ok_or_else(|| CondError::TypeMismatch {
+                    left: describe(&a.to_value(), an),
+                    right: describe(&b.to_value(), bn),
                     span,
                 })?;
                 Ok(if holds(op, ord) {
@@ -236,8 +236,10 @@ impl Env<'_> {
                     Tri::False
                 })
             }
-            (Operand::Unknown(k), Operand::Known(v, _)) => unknown_cmp(k, op, &v, span),
-            (Operand::Known(v, _), Operand::Unknown(k)) => unknown_cmp(k, flip(op), &v, span),
+            (Operand::Unknown(k), Operand::Known(v, _)) => unknown_cmp(k, op, &v.to_value(), span),
+            (Operand::Known(v, _), Operand::Unknown(k)) => {
+                unknown_cmp(k, flip(op), &v.to_value(), span)
+            }
             (Operand::Unknown(a), Operand::Unknown(b)) if a == b => Ok(match op {
                 CmpOp::Eq | CmpOp::Le | CmpOp::Ge => Tri::True,
                 CmpOp::Ne | CmpOp::Lt | CmpOp::Gt => Tri::False,
@@ -272,7 +274,7 @@ impl Env<'_> {
         let mut pattern: Vec<Option<Sym>> = Vec::with_capacity(ops.len());
         for op in &ops {
             match op {
-                Operand::Known(v, _) => match self.program.interner.lookup(v) {
+                Operand::Known(v, _) => match lookup_ref(self.program, *v) {
                     Some(s) => pattern.push(Some(s)),
                     None => return Ok(Tri::False),
                 },
@@ -370,6 +372,25 @@ pub fn holds(op: CmpOp, ord: Ordering) -> bool {
         CmpOp::Le => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+/// The symbol of a value, if the program interned it.
+fn lookup_ref(program: &Program, v: ValueRef<'_>) -> Option<Sym> {
+    match v {
+        ValueRef::Str(s) => program.interner.lookup_str(s),
+        ValueRef::Int(i) => program.interner.lookup(&Value::Int(i)),
+        ValueRef::Bool(b) => program.interner.lookup(&Value::Bool(b)),
+    }
+}
+
+/// [`compare_values`] on borrowed values.
+fn compare_refs(a: ValueRef<'_>, b: ValueRef<'_>) -> Option<Ordering> {
+    match (a, b) {
+        (ValueRef::Str(x), ValueRef::Str(y)) => Some(x.cmp(y)),
+        (ValueRef::Int(x), ValueRef::Int(y)) => Some(x.cmp(&y)),
+        (ValueRef::Bool(x), ValueRef::Bool(y)) => Some(x.cmp(&y)),
+        _ => None,
     }
 }
 

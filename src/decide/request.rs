@@ -95,6 +95,62 @@ pub enum AttrValue {
     Invalid(&'static str),
 }
 
+/// A request attribute's value borrowed from the request: [`AttrValue`] without copying
+/// strings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttrRef<'r> {
+    Known(ValueRef<'r>),
+    Unknown,
+    Invalid(&'static str),
+}
+
+impl AttrRef<'_> {
+    pub fn to_owned(self) -> AttrValue {
+        match self {
+            AttrRef::Known(v) => AttrValue::Known(v.to_value()),
+            AttrRef::Unknown => AttrValue::Unknown,
+            AttrRef::Invalid(what) => AttrValue::Invalid(what),
+        }
+    }
+}
+
+/// A [`Value`] by reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRef<'v> {
+    Str(&'v str),
+    Int(i64),
+    Bool(bool),
+}
+
+impl<'v> ValueRef<'v> {
+    pub fn of(v: &'v Value) -> ValueRef<'v> {
+        match v {
+            Value::Str(s) => ValueRef::Str(s),
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Bool(b) => ValueRef::Bool(*b),
+        }
+    }
+
+    pub fn to_value(self) -> Value {
+        match self {
+            ValueRef::Str(s) => Value::Str(s.to_string()),
+            ValueRef::Int(i) => Value::Int(i),
+            ValueRef::Bool(b) => Value::Bool(b),
+        }
+    }
+}
+
+impl std::fmt::Display for ValueRef<'_> {
+    /// As [`Value`]'s: strings quoted, ints and bools bare.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueRef::Str(s) => write!(f, "{s:?}"),
+            ValueRef::Int(i) => write!(f, "{i}"),
+            ValueRef::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
 impl Request {
     /// Parses and validates an evaluation request.
     pub fn from_json(json: &Json) -> Result<Request, RequestError> {
@@ -164,27 +220,32 @@ impl Request {
     /// matched (`None` for statements about the request as a whole: `principal.*` is then
     /// invalid).
     pub fn attr(&self, attr: &Attr, principal: Option<usize>) -> AttrValue {
+        self.attr_ref(attr, principal).to_owned()
+    }
+
+    /// [`Request::attr`], borrowed from the request.
+    pub fn attr_ref(&self, attr: &Attr, principal: Option<usize>) -> AttrRef<'_> {
         let path = attr.path.as_slice();
         match attr.root {
             AttrRoot::Subject => entity_attr(&self.subject, path),
             AttrRoot::Principal => match principal.and_then(|p| self.chain_at(p)) {
                 Some(p) => entity_attr(p, path),
-                None => AttrValue::Invalid("undefined (the statement matches no principal)"),
+                None => AttrRef::Invalid("undefined (the statement matches no principal)"),
             },
             AttrRoot::Action => match path {
-                [f] if f == "name" => AttrValue::Known(Value::Str(self.action.name.clone())),
+                [f] if f == "name" => AttrRef::Known(ValueRef::Str(&self.action.name)),
                 _ => json_path(&self.action.properties, path),
             },
             AttrRoot::Resource => match path {
-                [f] if f == "type" => AttrValue::Known(Value::Str(self.resource.ty.clone())),
+                [f] if f == "type" => AttrRef::Known(ValueRef::Str(&self.resource.ty)),
                 [f] if f == "id" => match &self.resource.id {
-                    Some(id) => AttrValue::Known(Value::Str(id.clone())),
-                    None => AttrValue::Unknown,
+                    Some(id) => AttrRef::Known(ValueRef::Str(id)),
+                    None => AttrRef::Unknown,
                 },
                 _ => json_path(&self.resource.properties, path),
             },
             AttrRoot::Context => match path {
-                [f, ..] if f == "on_behalf_of" => AttrValue::Invalid("the delegation chain"),
+                [f, ..] if f == "on_behalf_of" => AttrRef::Invalid("the delegation chain"),
                 _ => json_path(&self.context, path),
             },
         }
@@ -207,47 +268,52 @@ impl Request {
     }
 }
 
-fn entity_attr(p: &Principal, path: &[String]) -> AttrValue {
+fn entity_attr<'r>(p: &'r Principal, path: &[String]) -> AttrRef<'r> {
     match path {
-        [f] if f == "type" => AttrValue::Known(Value::Str(p.ty.clone())),
-        [f] if f == "id" => AttrValue::Known(Value::Str(p.id.clone())),
+        [f] if f == "type" => AttrRef::Known(ValueRef::Str(&p.ty)),
+        [f] if f == "id" => AttrRef::Known(ValueRef::Str(&p.id)),
         _ => json_path(&p.properties, path),
     }
 }
 
-fn json_path(map: &Map<String, Json>, path: &[String]) -> AttrValue {
+fn json_path<'r>(map: &'r Map<String, Json>, path: &[String]) -> AttrRef<'r> {
     let Some((first, rest)) = path.split_first() else {
-        return AttrValue::Invalid("an object");
+        return AttrRef::Invalid("an object");
     };
     let mut cur = match map.get(first) {
         Some(v) => v,
-        None => return AttrValue::Unknown,
+        None => return AttrRef::Unknown,
     };
     for seg in rest {
         cur = match cur {
             Json::Object(m) => match m.get(seg) {
                 Some(v) => v,
-                None => return AttrValue::Unknown,
+                None => return AttrRef::Unknown,
             },
-            Json::Null => return AttrValue::Unknown,
-            other => return AttrValue::Invalid(kind(other)),
+            Json::Null => return AttrRef::Unknown,
+            other => return AttrRef::Invalid(kind(other)),
         };
     }
-    scalar(cur)
+    scalar_ref(cur)
 }
 
 /// The condition value of a JSON scalar.
 pub fn scalar(json: &Json) -> AttrValue {
+    scalar_ref(json).to_owned()
+}
+
+/// [`scalar`], borrowed from the JSON value.
+pub fn scalar_ref(json: &Json) -> AttrRef<'_> {
     match json {
-        Json::Null => AttrValue::Unknown,
-        Json::Bool(b) => AttrValue::Known(Value::Bool(*b)),
+        Json::Null => AttrRef::Unknown,
+        Json::Bool(b) => AttrRef::Known(ValueRef::Bool(*b)),
         Json::Number(n) => match n.as_i64() {
-            Some(i) => AttrValue::Known(Value::Int(i)),
-            None => AttrValue::Invalid("a number that is not a 64-bit integer"),
+            Some(i) => AttrRef::Known(ValueRef::Int(i)),
+            None => AttrRef::Invalid("a number that is not a 64-bit integer"),
         },
-        Json::String(s) => AttrValue::Known(Value::Str(s.clone())),
-        Json::Array(_) => AttrValue::Invalid("a list"),
-        Json::Object(_) => AttrValue::Invalid("an object"),
+        Json::String(s) => AttrRef::Known(ValueRef::Str(s)),
+        Json::Array(_) => AttrRef::Invalid("a list"),
+        Json::Object(_) => AttrRef::Invalid("an object"),
     }
 }
 
