@@ -33,7 +33,7 @@ use crate::decide::Decider;
 use crate::eval::{EvalError, Limits, Model};
 use crate::ir::{Fact, Origin, Program, RelId, RuleId, Sym, Value};
 use join::Values;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -119,6 +119,9 @@ pub struct Explainer<'a> {
     pub(crate) bounds: RefCell<HashMap<(RelId, Vec<Sym>), RankBounds>>,
     /// The given tuples of relations of recursive strata, gathered on first use.
     given: RefCell<HashMap<RelId, Rc<HashSet<Vec<Sym>>>>>,
+    /// The given facts of each relation (by relation index), in order: their indices in the
+    /// program's facts followed by the data facts. Built on first use.
+    facts_by_rel: OnceCell<Vec<Vec<usize>>>,
     decider: Decider<'a>,
 }
 
@@ -169,6 +172,7 @@ impl<'a> Explainer<'a> {
             ranks: RefCell::new(HashMap::new()),
             bounds: RefCell::new(HashMap::new()),
             given: RefCell::new(HashMap::new()),
+            facts_by_rel: OnceCell::new(),
             decider: Decider::new(program, model),
         }
     }
@@ -197,14 +201,42 @@ impl<'a> Explainer<'a> {
             return None;
         }
         let found = self
-            .program
-            .facts
+            .facts_of(rel)
             .iter()
-            .chain(self.data_facts)
-            .find(|f| f.rel == rel && f.values == tuple)
+            .filter_map(|&i| self.fact(i))
+            .find(|f| f.values == tuple)
             .map(|f| f.origin.clone());
         self.origins.borrow_mut().insert(key, found.clone());
         found
+    }
+
+    /// Fact `i` of the program's facts followed by the data facts.
+    pub(crate) fn fact(&self, i: usize) -> Option<&'a Fact> {
+        let program: &'a Program = self.program;
+        let n = program.facts.len();
+        if i < n {
+            program.facts.get(i)
+        } else {
+            self.data_facts.get(i - n)
+        }
+    }
+
+    /// The indices of the given facts of `rel`, in order (see [`Explainer::fact`]).
+    pub(crate) fn facts_of(&self, rel: RelId) -> &[usize] {
+        let table = self.facts_by_rel.get_or_init(|| {
+            let mut table: Vec<Vec<usize>> = vec![Vec::new(); self.program.relations.len()];
+            let facts = self.program.facts.iter().chain(self.data_facts);
+            for (i, f) in facts.enumerate() {
+                if let Some(list) = table.get_mut(f.rel.index()) {
+                    list.push(i);
+                }
+            }
+            table
+        });
+        table
+            .get(rel.index())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// Whether a tuple is given (by a fact of the program or of the data).
@@ -220,11 +252,9 @@ impl<'a> Explainer<'a> {
             Some(s) => s,
             None => {
                 let s: HashSet<Vec<Sym>> = self
-                    .program
-                    .facts
+                    .facts_of(rel)
                     .iter()
-                    .chain(self.data_facts)
-                    .filter(|f| f.rel == rel)
+                    .filter_map(|&i| self.fact(i))
                     .map(|f| f.values.clone())
                     .collect();
                 let s = Rc::new(s);

@@ -128,7 +128,11 @@ pub fn compute(ex: &Explainer<'_>, s: usize) -> Result<Ranks, ExplainError> {
     }
     // Deltas: indices into each relation's table.
     let mut delta: Vec<Vec<usize>> = vec![Vec::new(); program.relations.len()];
-    for f in program.facts.iter().chain(ex.data_facts) {
+    let in_stratum = (0..program.relations.len())
+        .map(|i| RelId(i as u32))
+        .filter(|&r| in_s(r));
+    let given = in_stratum.flat_map(|r| ex.facts_of(r).iter().filter_map(|&i| ex.fact(i)));
+    for f in given {
         let Some(Some(table)) = ranks.tables.get_mut(f.rel.index()) else {
             continue;
         };
