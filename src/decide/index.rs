@@ -90,77 +90,63 @@ pub fn covers_kind(program: &Program, i: usize, kind: &str) -> bool {
         .is_some_and(|p| p.resources.is_empty() || p.resources.iter().any(|r| r == kind))
 }
 
-/// The instances of every statement about chain principals, found by the principal ref in
-/// column 0. The instance relations are sorted, so each principal's tuples are contiguous; a
-/// directory over the principal's symbol (one entry per bucket of `2^shift` consecutive
-/// symbols) narrows the search to a few tuples. Building it is one pass over column 0.
+/// The instances of every statement about chain principals, by principal. The instance
+/// relations are sorted, so each principal's tuples in one relation are contiguous; for each
+/// principal symbol the index lists, by statement, where that run of tuples lies. One lookup
+/// per principal finds its runs in every statement (they are stored together), and building
+/// is two passes over column 0 of the instance relations, with no hashing.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceIndex {
-    policies: Vec<Option<Directory>>,
+    /// The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
+    offsets: Vec<u32>,
+    /// Sorted by principal, then by statement.
+    runs: Vec<Run>,
+    /// Statements whose instance relation is too large for `u32` offsets: searched in the
+    /// model instead.
+    searched: Vec<usize>,
 }
 
-/// For one instance relation: `start[b]` is the first tuple whose principal symbol `s` has
-/// `(s - first) >> shift >= b`; the last entry is the number of tuples.
-#[derive(Debug, Clone, Default)]
-struct Directory {
-    first: u32,
-    shift: u32,
-    start: Vec<u32>,
+/// Tuples `start..start + len` of statement `policy`'s instance relation.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    policy: u32,
+    start: u32,
+    len: u32,
 }
 
-impl Directory {
-    /// `None` for an empty relation, one without columns, or one too large for `u32` offsets.
-    fn new(rows: &Rows) -> Option<Directory> {
-        let arity = rows.arity();
-        let len = rows.len();
-        if arity == 0 || len == 0 || u32::try_from(len).is_err() {
-            return None;
-        }
-        let flat = rows.flat();
-        let col0 = |n: usize| flat[n * arity].0;
-        let (first, last) = (col0(0), col0(len - 1));
-        let range = u64::from(last - first) + 1;
-        // At most about one bucket per tuple.
-        let mut shift = 0;
-        while (range >> shift) > len as u64 {
-            shift += 1;
-        }
-        let buckets = ((last - first) >> shift) as usize + 1;
-        let mut start = Vec::with_capacity(buckets + 1);
-        for n in 0..len {
-            let b = ((col0(n) - first) >> shift) as usize;
-            while start.len() <= b {
-                // (n < len fits in u32: checked above)
-                start.push(n as u32);
-            }
-        }
-        start.resize(buckets + 1, len as u32);
-        Some(Directory {
-            first,
-            shift,
-            start,
-        })
+/// Calls `f(principal, first tuple, number of tuples)` for each run of equal column 0 of
+/// `rows`, in order.
+fn runs_of(rows: &Rows, mut f: impl FnMut(Sym, usize, usize)) {
+    let arity = rows.arity();
+    if arity == 0 {
+        return;
     }
+    let flat = rows.flat();
+    let len = rows.len();
+    let mut n = 0;
+    while n < len {
+        let sym = flat[n * arity];
+        let mut end = n + 1;
+        while end < len && flat[end * arity] == sym {
+            end += 1;
+        }
+        f(sym, n, end - n);
+        n = end;
+    }
+}
 
-    /// The tuples (flat) of `rows` whose column 0 is `sym`.
-    fn find<'r>(&self, rows: &'r Rows, sym: Sym) -> &'r [Sym] {
-        let Some(off) = sym.0.checked_sub(self.first) else {
-            return &[];
-        };
-        let b = (off >> self.shift) as usize;
-        let (Some(&lo), Some(&hi)) = (self.start.get(b), self.start.get(b + 1)) else {
-            return &[];
-        };
-        let arity = rows.arity();
-        let Some(bucket) = rows.flat().get(lo as usize * arity..hi as usize * arity) else {
-            return &[];
-        };
-        let n = bucket.len() / arity;
-        let col0 = |i: usize| bucket[i * arity];
-        let from = partition_point(n, |i| col0(i) < sym);
-        let to = from + partition_point(n - from, |i| col0(from + i) <= sym);
-        &bucket[from * arity..to * arity]
+/// The tuples (flat) of `rows` whose column 0 is `sym`, by binary search.
+fn search(rows: &Rows, sym: Sym) -> &[Sym] {
+    let arity = rows.arity();
+    if arity == 0 {
+        return &[];
     }
+    let flat = rows.flat();
+    let n = rows.len();
+    let col0 = |i: usize| flat[i * arity];
+    let from = partition_point(n, |i| col0(i) < sym);
+    let to = from + partition_point(n - from, |i| col0(from + i) <= sym);
+    &flat[from * arity..to * arity]
 }
 
 fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
@@ -178,16 +164,59 @@ fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
 
 impl InstanceIndex {
     pub fn new(program: &Program, model: &Model) -> InstanceIndex {
-        let policies = program
-            .policies
+        // Statements about the request as a whole are read straight from the model.
+        let mut indexed: Vec<(u32, &Rows)> = Vec::new();
+        let mut searched = Vec::new();
+        for (i, p) in program.policies.iter().enumerate() {
+            let rows = model.get(p.rel);
+            match p.principal {
+                PrincipalMatch::Request => {}
+                PrincipalMatch::Chain { .. } if rows.arity() == 0 || rows.is_empty() => {}
+                PrincipalMatch::Chain { .. } => match u32::try_from(i) {
+                    Ok(n) if u32::try_from(rows.len()).is_ok() => indexed.push((n, rows)),
+                    _ => searched.push(i),
+                },
+            }
+        }
+        // Run counts and offsets are `u32`: past that, every statement is searched.
+        let tuples: u64 = indexed.iter().map(|(_, rows)| rows.len() as u64).sum();
+        if u32::try_from(tuples).is_err() {
+            searched.extend(indexed.drain(..).map(|(i, _)| i as usize));
+        }
+        // (rows are sorted: the last tuple has the largest principal)
+        let symbols = indexed
             .iter()
-            .map(|p| match p.principal {
-                // Statements about the request as a whole are read straight from the model.
-                PrincipalMatch::Request => None,
-                PrincipalMatch::Chain { .. } => Directory::new(model.get(p.rel)),
-            })
-            .collect();
-        InstanceIndex { policies }
+            .map(|(_, rows)| rows.flat()[(rows.len() - 1) * rows.arity()].0 as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut counts = vec![0u32; symbols + 1];
+        for (_, rows) in &indexed {
+            runs_of(rows, |sym, _, _| counts[sym.0 as usize + 1] += 1);
+        }
+        for s in 1..counts.len() {
+            counts[s] += counts[s - 1];
+        }
+        let offsets = counts;
+        let total = offsets.last().copied().unwrap_or(0) as usize;
+        let mut runs = vec![Run::default(); total];
+        let mut next = offsets.clone();
+        for &(policy, rows) in &indexed {
+            runs_of(rows, |sym, start, len| {
+                let slot = &mut next[sym.0 as usize];
+                // (start and len fit in u32: the relation's length does, checked above)
+                runs[*slot as usize] = Run {
+                    policy,
+                    start: start as u32,
+                    len: len as u32,
+                };
+                *slot += 1;
+            });
+        }
+        InstanceIndex {
+            offsets,
+            runs,
+            searched,
+        }
     }
 
     /// The instances of statement `policy` whose principal is `principal`; `model` must be the
@@ -199,16 +228,31 @@ impl InstanceIndex {
         policy: usize,
         principal: Sym,
     ) -> std::slice::ChunksExact<'m, Sym> {
-        let found = match (self.policies.get(policy), program.policies.get(policy)) {
-            (Some(Some(dir)), Some(p)) => {
-                let rows = model.get(p.rel);
-                Some((dir.find(rows, principal), rows.arity()))
-            }
-            _ => None,
+        let Some(p) = program.policies.get(policy) else {
+            return [].chunks_exact(1);
         };
+        let rows = model.get(p.rel);
+        let arity = rows.arity();
+        if arity == 0 {
+            return [].chunks_exact(1);
+        }
+        if self.searched.contains(&policy) {
+            return search(rows, principal).chunks_exact(arity);
+        }
+        let s = principal.0 as usize;
+        let (Some(&lo), Some(&hi)) = (self.offsets.get(s), self.offsets.get(s + 1)) else {
+            return [].chunks_exact(1);
+        };
+        let found = self
+            .runs
+            .get(lo as usize..hi as usize)
+            .and_then(|runs| runs.iter().find(|r| r.policy as usize == policy))
+            .and_then(|r| {
+                let (start, len) = (r.start as usize, r.len as usize);
+                rows.flat().get(start * arity..(start + len) * arity)
+            });
         match found {
-            Some((tuples, arity)) => tuples.chunks_exact(arity),
-            // (an empty slice in chunks of 1: no tuples)
+            Some(tuples) => tuples.chunks_exact(arity),
             None => [].chunks_exact(1),
         }
     }
