@@ -52,7 +52,11 @@ impl Principal {
 
     /// The principal ref used in relations: `"agent:support-bot"`.
     pub fn reference(&self) -> String {
-        format!("{}:{}", self.ty, self.id)
+        let mut r = String::with_capacity(self.ty.len() + 1 + self.id.len());
+        r.push_str(&self.ty);
+        r.push(':');
+        r.push_str(&self.id);
+        r
     }
 }
 
