@@ -220,29 +220,67 @@ fn hash_str(s: &[u8]) -> u64 {
     h.end()
 }
 
-/// One slot of the string table: where the string is, its symbol, and the profile of the
-/// principal it names (`NONE` when it names none).
+/// One slot of the string table (24 bytes): the string's text or place, its symbol, and the
+/// profile of the principal it names (`NONE` when it names none).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
+    /// A string of at most `INLINE` bytes that does not end in a zero byte: its bytes, zero
+    /// padded, packed little-endian into two words, so that lookups never touch the arena.
+    /// Any other string: its offset and length in the arena (the first word's low and high
+    /// halves) and `LONG` in the last byte, which no UTF-8 text holds.
+    text: [u64; 2],
     /// Symbol + 1; 0 marks an empty slot.
     key: u32,
-    off: u32,
-    len: u32,
     profile: u32,
-    /// The string itself when it is at most `INLINE` bytes long (zero padded), so that most
-    /// lookups never touch the arena.
-    inline: [u8; INLINE],
 }
 
 const INLINE: usize = 16;
+const LONG: u8 = 0xff;
 
 const EMPTY: Slot = Slot {
+    text: [0; 2],
     key: 0,
-    off: 0,
-    len: 0,
     profile: NONE,
-    inline: [0; INLINE],
 };
+
+/// Appends `b` to the packed text `t` at byte `at` (which stays below `INLINE`).
+#[inline]
+fn pack(t: &mut [u64; 2], at: &mut usize, b: &[u8]) {
+    for &x in b {
+        t[*at / 8] |= u64::from(x) << (8 * (*at % 8));
+        *at += 1;
+    }
+}
+
+/// Whether a string of length `len` ending in byte `last` is stored inline.
+#[inline]
+fn is_inline(len: usize, last: u8) -> bool {
+    len <= INLINE && last != 0
+}
+
+/// The packed text of a string stored inline, or `None` for one stored in the arena.
+#[inline]
+fn inline_text(v: &[u8]) -> Option<[u64; 2]> {
+    if !is_inline(v.len(), v.last().copied().unwrap_or(1)) {
+        return None;
+    }
+    let mut t = [0u64; 2];
+    pack(&mut t, &mut 0, v);
+    Some(t)
+}
+
+/// Whether a slot's text is a string stored in the arena.
+#[inline]
+fn is_long(t: &[u64; 2]) -> bool {
+    (t[1] >> 56) as u8 == LONG
+}
+
+/// The first slot a string of hash `h` may occupy in a table of `buckets` home buckets:
+/// monotonic in `h`, so strings sorted by hash are placed in order.
+#[inline]
+fn home(h: u64, buckets: usize) -> usize {
+    ((u128::from(h) * buckets as u128) >> 64) as usize
+}
 
 // ---------------------------------------------------------------------------------------------
 // Compiled conditions
@@ -343,8 +381,10 @@ impl FRows {
 
 /// The fast path's tables.
 pub struct Fast {
+    /// Linear probing without wrapping around: a string is at its home bucket or after it,
+    /// with no empty slot between, and the table ends with an empty slot.
     table: Vec<Slot>,
-    mask: usize,
+    buckets: usize,
     policies: Vec<FPolicy>,
     /// Exact action names -> candidate list.
     actions: FastMap<u32>,
@@ -383,35 +423,53 @@ impl Fast {
             offset: 0,
             message,
         };
-        // The string table, with each principal's profile.
+        // The string table, with each principal's profile. Strings are placed in the order
+        // of their home buckets (a counting sort), so the table is written front to back.
         let n = c.strings.len();
-        let cap = (n + n / 2 + 1).next_power_of_two().max(8);
-        let mask = cap - 1;
-        let mut table = vec![EMPTY; cap];
-        let mut principals = c.principals.iter().peekable();
+        let buckets = (n + n / 2).max(8);
+        let mut homes = Vec::with_capacity(n);
+        let mut counts = vec![0u32; buckets + 1];
         for i in 0..n {
-            while principals.next_if(|(s, _)| (*s as usize) < i).is_some() {}
-            let profile = match principals.peek() {
-                Some(&&(s, p)) if s as usize == i => p,
-                _ => NONE,
-            };
-            let bytes = c.strings.bytes(i);
-            let mut at = hash_str(bytes) as usize & mask;
-            while table[at].key != 0 {
-                at = (at + 1) & mask;
-            }
-            let mut inline = [0u8; INLINE];
-            if bytes.len() <= INLINE {
-                inline[..bytes.len()].copy_from_slice(bytes);
-            }
-            table[at] = Slot {
-                key: i as u32 + 1,
-                off: c.strings.offsets[i],
-                len: bytes.len() as u32,
-                profile,
-                inline,
-            };
+            let b = home(hash_str(c.strings.bytes(i)), buckets);
+            homes.push(b as u32);
+            counts[b + 1] += 1;
         }
+        for b in 0..buckets {
+            counts[b + 1] += counts[b];
+        }
+        let mut profile_of = vec![NONE; n];
+        for &(s, p) in &c.principals {
+            if let Some(x) = profile_of.get_mut(s as usize) {
+                *x = p;
+            }
+        }
+        // The slots, made in string order (reading the arena front to back) and put in
+        // bucket order.
+        let mut sorted = vec![EMPTY; n];
+        for (i, &b) in homes.iter().enumerate() {
+            let bytes = c.strings.bytes(i);
+            let text = inline_text(bytes).unwrap_or_else(|| {
+                let off = u64::from(c.strings.offsets[i]);
+                [off | (bytes.len() as u64) << 32, u64::from(LONG) << 56]
+            });
+            let at = &mut counts[b as usize];
+            sorted[*at as usize] = Slot {
+                text,
+                key: i as u32 + 1,
+                profile: profile_of[i],
+            };
+            *at += 1;
+        }
+        let mut table = Vec::with_capacity(buckets + buckets / 8 + 16);
+        for s in sorted {
+            // Every slot of `sorted` holds a string.
+            let want = homes[s.key as usize - 1] as usize;
+            if table.len() < want {
+                table.resize(want, EMPTY);
+            }
+            table.push(s);
+        }
+        table.resize(table.len().max(buckets) + 1, EMPTY);
 
         let attributes = c.manifest.attributes.clone();
         let principal_attributes = c.manifest.principal_attributes.clone();
@@ -530,7 +588,7 @@ impl Fast {
         let principal_shadowed_by = shadows(&ppaths);
         Ok(Fast {
             table,
-            mask,
+            buckets,
             policies,
             actions,
             families,
@@ -545,62 +603,106 @@ impl Fast {
         })
     }
 
-    /// The slot of `type:id`, found without allocating.
+    /// The home bucket of `type:id`, hashed without allocating.
     #[inline]
-    fn find_ref(&self, c: &Contents, ty: &str, id: &str) -> Option<&Slot> {
+    fn ref_home(&self, ty: &str, id: &str) -> usize {
         let len = ty.len() + 1 + id.len();
         if len <= 64 {
-            // Formatted on the stack, then looked up whole.
+            // Formatted on the stack, then hashed whole.
             let mut buf = [0u8; 64];
             buf[..ty.len()].copy_from_slice(ty.as_bytes());
             buf[ty.len()] = b':';
             buf[ty.len() + 1..len].copy_from_slice(id.as_bytes());
-            return self.find_bytes(c, &buf[..len]);
+            return self.home_of(&buf[..len]);
         }
         let mut h = StrHasher::default();
         h.bytes(ty.as_bytes());
         h.bytes(b":");
         h.bytes(id.as_bytes());
+        home(h.end(), self.buckets)
+    }
+
+    /// The slot of `type:id` from its home bucket `at`, found without allocating.
+    #[inline]
+    fn find_ref_at(&self, c: &Contents, at: usize, ty: &str, id: &str) -> Option<&Slot> {
         let len = ty.len() + 1 + id.len();
-        let mut at = h.end() as usize & self.mask;
-        loop {
-            let s = &self.table[at];
-            if s.key == 0 {
-                return None;
-            }
-            if s.len as usize == len {
-                let b = &c.strings.arena[s.off as usize..s.off as usize + len];
-                if &b[..ty.len()] == ty.as_bytes()
-                    && b[ty.len()] == b':'
-                    && &b[ty.len() + 1..] == id.as_bytes()
-                {
+        let last = id.as_bytes().last().copied().unwrap_or(b':');
+        if is_inline(len, last) {
+            let mut text = [0u64; 2];
+            let mut k = 0;
+            pack(&mut text, &mut k, ty.as_bytes());
+            pack(&mut text, &mut k, b":");
+            pack(&mut text, &mut k, id.as_bytes());
+            // The table ends with an empty slot, so the scan stops within it.
+            for s in self.table.get(at..)? {
+                if s.key == 0 {
+                    return None;
+                }
+                if s.text == text {
                     return Some(s);
                 }
             }
-            at = (at + 1) & self.mask;
+            return None;
         }
+        self.probe_long(c, at, len, |b| {
+            &b[..ty.len()] == ty.as_bytes()
+                && b[ty.len()] == b':'
+                && &b[ty.len() + 1..] == id.as_bytes()
+        })
+    }
+
+    /// The home bucket of `v`.
+    #[inline]
+    fn home_of(&self, v: &[u8]) -> usize {
+        home(hash_str(v), self.buckets)
     }
 
     #[inline]
     fn find_bytes(&self, c: &Contents, v: &[u8]) -> Option<&Slot> {
-        let mut at = hash_str(v) as usize & self.mask;
-        loop {
-            let s = &self.table[at];
+        self.find_at(c, self.home_of(v), v)
+    }
+
+    /// Finds `v` from its home bucket `at`.
+    #[inline]
+    fn find_at(&self, c: &Contents, at: usize, v: &[u8]) -> Option<&Slot> {
+        match inline_text(v) {
+            Some(text) => {
+                // The table ends with an empty slot, so the scan stops within it.
+                for s in self.table.get(at..)? {
+                    if s.key == 0 {
+                        return None;
+                    }
+                    if s.text == text {
+                        return Some(s);
+                    }
+                }
+                None
+            }
+            None => self.probe_long(c, at, v.len(), |b| b == v),
+        }
+    }
+
+    /// Finds a string stored in the arena, of length `len`, that `same` accepts.
+    fn probe_long(
+        &self,
+        c: &Contents,
+        at: usize,
+        len: usize,
+        same: impl Fn(&[u8]) -> bool,
+    ) -> Option<&Slot> {
+        for s in self.table.get(at..)? {
             if s.key == 0 {
                 return None;
             }
-            if s.len as usize == v.len() {
-                let same = if v.len() <= INLINE {
-                    &s.inline[..v.len()] == v
-                } else {
-                    &c.strings.arena[s.off as usize..s.off as usize + v.len()] == v
-                };
-                if same {
-                    return Some(s);
-                }
+            if !is_long(&s.text) {
+                continue;
             }
-            at = (at + 1) & self.mask;
+            let (off, n) = ((s.text[0] as u32) as usize, (s.text[0] >> 32) as usize);
+            if n == len && c.strings.arena.get(off..off + len).is_some_and(&same) {
+                return Some(s);
+            }
         }
+        None
     }
 
     fn find_str(&self, c: &Contents, v: &str) -> Option<u32> {
@@ -658,9 +760,19 @@ impl Fast {
         // Each chain principal's profile and symbol.
         let mut profiles = [NONE; MAX_CHAIN];
         let mut syms = [NONE; MAX_CHAIN];
+        // The home buckets first, each slot's first word read as soon as it is known, so
+        // that the chain's (likely uncached) slots are fetched from memory together.
+        let mut homes = [0usize; MAX_CHAIN];
+        let mut touched = 0u32;
+        for (pos, h) in homes.iter_mut().enumerate().take(n) {
+            let e = q.chain_at(pos)?;
+            *h = self.ref_home(e.ty, e.id);
+            touched ^= self.table.get(*h).map_or(0, |s| s.key);
+        }
+        std::hint::black_box(touched);
         for pos in 0..n {
             let e = q.chain_at(pos)?;
-            if let Some(s) = self.find_ref(c, e.ty, e.id) {
+            if let Some(s) = self.find_ref_at(c, homes[pos], e.ty, e.id) {
                 profiles[pos] = s.profile;
                 syms[pos] = s.key - 1;
             }
