@@ -460,14 +460,16 @@ impl Fast {
             };
             *at += 1;
         }
+        // `counts[b]` is now the end of bucket `b`'s run in `sorted`.
         let mut table = Vec::with_capacity(buckets + buckets / 8 + 16);
-        for s in sorted {
-            // Every slot of `sorted` holds a string.
-            let want = homes[s.key as usize - 1] as usize;
-            if table.len() < want {
-                table.resize(want, EMPTY);
+        let mut from = 0;
+        for (b, &end) in counts.iter().take(buckets).enumerate() {
+            let run = sorted.get(from..end as usize).unwrap_or_default();
+            if !run.is_empty() && table.len() < b {
+                table.resize(b, EMPTY);
             }
-            table.push(s);
+            table.extend_from_slice(run);
+            from = end as usize;
         }
         table.resize(table.len().max(buckets) + 1, EMPTY);
 
