@@ -423,19 +423,25 @@ impl Fast {
             offset: 0,
             message,
         };
-        // The string table, with each principal's profile. Strings are placed in the order
-        // of their home buckets (a counting sort), so the table is written front to back.
+        // The string table, with each principal's profile: a counting sort on home buckets
+        // gives every bucket's run of slots, then each string is written into its run.
         let n = c.strings.len();
         let buckets = (n + n / 2).max(8);
         let mut homes = Vec::with_capacity(n);
-        let mut counts = vec![0u32; buckets + 1];
+        let mut next = vec![0u32; buckets];
         for i in 0..n {
             let b = home(hash_str(c.strings.bytes(i)), buckets);
             homes.push(b as u32);
-            counts[b + 1] += 1;
+            next[b] += 1;
         }
-        for b in 0..buckets {
-            counts[b + 1] += counts[b];
+        // Each bucket's run starts at its home, or right after the previous run when that
+        // reaches past it; `next[b]` becomes where bucket `b`'s next string goes.
+        let mut end = 0u32;
+        for (b, slot) in next.iter_mut().enumerate() {
+            let count = *slot;
+            let start = end.max(b as u32);
+            *slot = start;
+            end = start + count;
         }
         let mut profile_of = vec![NONE; n];
         for &(s, p) in &c.principals {
@@ -443,35 +449,22 @@ impl Fast {
                 *x = p;
             }
         }
-        // The slots, made in string order (reading the arena front to back) and put in
-        // bucket order.
-        let mut sorted = vec![EMPTY; n];
+        // One empty slot at the end stops every scan.
+        let mut table = vec![EMPTY; (end as usize).max(buckets) + 1];
         for (i, &b) in homes.iter().enumerate() {
             let bytes = c.strings.bytes(i);
             let text = inline_text(bytes).unwrap_or_else(|| {
                 let off = u64::from(c.strings.offsets[i]);
                 [off | (bytes.len() as u64) << 32, u64::from(LONG) << 56]
             });
-            let at = &mut counts[b as usize];
-            sorted[*at as usize] = Slot {
+            let at = &mut next[b as usize];
+            table[*at as usize] = Slot {
                 text,
                 key: i as u32 + 1,
                 profile: profile_of[i],
             };
             *at += 1;
         }
-        // `counts[b]` is now the end of bucket `b`'s run in `sorted`.
-        let mut table = Vec::with_capacity(buckets + buckets / 8 + 16);
-        let mut from = 0;
-        for (b, &end) in counts.iter().take(buckets).enumerate() {
-            let run = sorted.get(from..end as usize).unwrap_or_default();
-            if !run.is_empty() && table.len() < b {
-                table.resize(b, EMPTY);
-            }
-            table.extend_from_slice(run);
-            from = end as usize;
-        }
-        table.resize(table.len().max(buckets) + 1, EMPTY);
 
         let attributes = c.manifest.attributes.clone();
         let principal_attributes = c.manifest.principal_attributes.clone();
