@@ -481,7 +481,10 @@ fn strings(s: &mut Reader<'_>) -> Result<Strings, BundleError> {
         let k = offsets.partition_point(|&o| o as usize <= e.valid_up_to());
         s.error(format!("string {} is not UTF-8", k.saturating_sub(1)))
     })?;
-    if let Some(k) = offsets.iter().position(|&o| !text.is_char_boundary(o as usize)) {
+    if let Some(k) = offsets
+        .iter()
+        .position(|&o| !text.is_char_boundary(o as usize))
+    {
         return Err(s.error(format!("string {k} is not UTF-8")));
     }
     Ok(Strings { arena, offsets })
