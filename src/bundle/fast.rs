@@ -1367,3 +1367,106 @@ fn compare(a: V<'_>, b: V<'_>) -> Option<Ordering> {
 fn holds(op: CmpOp, ord: Ordering) -> bool {
     crate::decide::cond::holds(op, ord)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::read::{Profiles, Strings};
+
+    fn contents(strings: &[String], principals: Vec<(u32, u32)>) -> Contents {
+        let mut arena = Vec::new();
+        let mut offsets = vec![0u32];
+        for s in strings {
+            arena.extend_from_slice(s.as_bytes());
+            offsets.push(arena.len() as u32);
+        }
+        Contents {
+            policy_hash: String::new(),
+            input_facts: 0,
+            model_tuples: 0,
+            strings: Strings { arena, offsets },
+            ints: Vec::new(),
+            sources: Vec::new(),
+            relations: Vec::new(),
+            policies: Vec::new(),
+            rows: Vec::new(),
+            profiles: Profiles::default(),
+            principals,
+            order: Vec::new(),
+            manifest: Default::default(),
+            section_sizes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn slot_texts_are_inline_only_when_unambiguous() {
+        assert_eq!(inline_text(b"ab"), Some([0x6261, 0]));
+        assert_eq!(inline_text(b""), Some([0, 0]));
+        assert_eq!(
+            inline_text(b"a\0"),
+            None,
+            "a trailing zero would read as padding"
+        );
+        assert!(inline_text(&[b'x'; 16]).is_some());
+        assert_eq!(inline_text(&[b'x'; 17]), None);
+        let full = inline_text("abcdefghijklmnoé".as_bytes()).map(|t| is_long(&t));
+        assert_eq!(full, None, "17 bytes");
+        let t = inline_text("abcdefghijklmn\u{7f}".as_bytes()).expect("15 bytes");
+        assert!(!is_long(&t));
+    }
+
+    #[test]
+    fn every_string_is_found_and_no_other() {
+        let mut strings: Vec<String> = (0..3000)
+            .flat_map(|i| {
+                [
+                    format!("user:u{i}"),
+                    format!("agent:a-rather-long-name-{i}"),
+                ]
+            })
+            .chain([
+                "".into(),
+                "a".into(),
+                "a\0".into(),
+                "x".repeat(16),
+                "x".repeat(17),
+            ])
+            .collect();
+        strings.sort();
+        let principals: Vec<(u32, u32)> = (0..strings.len() as u32)
+            .filter(|&i| strings[i as usize].starts_with("user:"))
+            .map(|i| (i, i % 7))
+            .collect();
+        let c = contents(&strings, principals.clone());
+        let fast = Fast::new(&c).expect("tables");
+        assert_eq!(
+            fast.table.last().map(|s| s.key),
+            Some(0),
+            "ends with an empty slot"
+        );
+        for (i, s) in strings.iter().enumerate() {
+            assert_eq!(fast.find_str(&c, s), Some(i as u32), "`{s:?}`");
+        }
+        for &(sym, profile) in &principals {
+            let (ty, id) = strings[sym as usize]
+                .split_once(':')
+                .expect("a principal string");
+            let slot = fast.find_ref_at(&c, fast.ref_home(ty, id), ty, id);
+            assert_eq!(slot.map(|s| (s.key - 1, s.profile)), Some((sym, profile)));
+        }
+        for absent in [
+            "user:u3000",
+            "b",
+            "a\0\0",
+            "x",
+            &"x".repeat(18),
+            "agent:a-rather-long-name-",
+        ] {
+            assert_eq!(fast.find_str(&c, absent), None, "`{absent:?}`");
+        }
+        let home = fast.ref_home("agent", "a-rather-long-name-3000");
+        assert!(fast
+            .find_ref_at(&c, home, "agent", "a-rather-long-name-3000")
+            .is_none());
+    }
+}
