@@ -3,6 +3,10 @@
 //! must equal `expected/<name>.json` (`{"exit": N, "response": ...}`; the response's
 //! `policy_hash` is left out, as it changes with every edit of the example).
 //!
+//! An example may also hold `tokens/NAME.jwt`: decided with the body `tokens/NAME.json` under that
+//! token (`--token`, verified with `--key tokens/issuer.pub.pem`), expected in
+//! `tokens/expected/NAME.json`.
+//!
 //! `ZTPOL_BLESS=1 cargo test --test examples` rewrites the expected files; review the diff.
 
 use serde_json::Value;
@@ -32,12 +36,19 @@ fn strip_hash(v: &mut Value) {
     }
 }
 
-fn run_request(dir: &Path, request: &Path) -> Value {
+/// One request of an example: the `decide` arguments after the example directory, and the file
+/// holding its expected exit code and response.
+struct Case {
+    label: String,
+    args: Vec<PathBuf>,
+    expected: PathBuf,
+}
+
+fn run_case(dir: &Path, case: &Case) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_ztpol"))
         .arg("decide")
         .arg(dir)
-        .arg("--request")
-        .arg(request)
+        .args(&case.args)
         .args(["--format", "json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -46,12 +57,63 @@ fn run_request(dir: &Path, request: &Path) -> Value {
     let mut response: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
         panic!(
             "{}: stdout is not one JSON document:\n{stdout}\nstderr:\n{}",
-            request.display(),
+            case.label,
             String::from_utf8_lossy(&out.stderr)
         )
     });
     strip_hash(&mut response);
     serde_json::json!({ "exit": out.status.code(), "response": response })
+}
+
+/// The files of `dir` (relative to the crate root) with extension `ext`, sorted.
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = match std::fs::read_dir(in_crate(dir)) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| dir.join(e.file_name()))
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    found.sort();
+    found
+}
+
+/// The cases of one example: every `requests/NAME.json`, and every `tokens/NAME.jwt` decided
+/// with the request body `tokens/NAME.json` under that token, verified with the example's test
+/// key `tokens/issuer.pub.pem`.
+fn cases(dir: &Path) -> Vec<Case> {
+    let name = dir.file_name().expect("a dir name").to_string_lossy();
+    let mut out = Vec::new();
+    for request in files(&dir.join("requests"), "json") {
+        let file = request.file_name().expect("a file name").to_owned();
+        out.push(Case {
+            label: format!("{name}/{}", file.to_string_lossy()),
+            expected: dir.join("expected").join(&file),
+            args: vec!["--request".into(), request],
+        });
+    }
+    let tokens = dir.join("tokens");
+    for token in files(&tokens, "jwt") {
+        let body = token.with_extension("json");
+        let file = body.file_name().expect("a file name").to_owned();
+        out.push(Case {
+            label: format!(
+                "{name}/tokens/{}",
+                token.file_name().expect("a file name").to_string_lossy()
+            ),
+            expected: tokens.join("expected").join(&file),
+            args: vec![
+                "--request".into(),
+                body,
+                "--token".into(),
+                token,
+                "--key".into(),
+                tokens.join("issuer.pub.pem"),
+            ],
+        });
+    }
+    out
 }
 
 #[test]
@@ -68,25 +130,15 @@ fn examples_decide_as_expected() {
     dirs.sort();
     assert!(!dirs.is_empty(), "no example with a requests/ directory");
     for dir in dirs {
-        let mut requests: Vec<PathBuf> = std::fs::read_dir(in_crate(&dir.join("requests")))
-            .expect("requests/ is readable")
-            .filter_map(Result::ok)
-            .map(|e| dir.join("requests").join(e.file_name()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        requests.sort();
-        for request in requests {
-            let name = request.file_name().expect("a file name").to_owned();
-            let expected_path = in_crate(&dir.join("expected").join(&name));
-            let actual = run_request(&dir, &request);
-            let label = format!(
-                "{}/{}",
-                dir.file_name().expect("a dir name").to_string_lossy(),
-                name.to_string_lossy()
-            );
+        for case in cases(&dir) {
+            let expected_path = in_crate(&case.expected);
+            let actual = run_case(&dir, &case);
+            let label = &case.label;
             if bless {
-                std::fs::create_dir_all(in_crate(&dir.join("expected")))
-                    .expect("expected/ can be created");
+                let parent = expected_path
+                    .parent()
+                    .expect("expected files have a directory");
+                std::fs::create_dir_all(parent).expect("expected/ can be created");
                 let text = serde_json::to_string_pretty(&actual).expect("JSON serializes") + "\n";
                 std::fs::write(&expected_path, text).expect("expected file can be written");
             }
@@ -100,11 +152,11 @@ fn examples_decide_as_expected() {
                 }
                 Some(e) => {
                     println!("FAIL {label}\n  expected: {e}\n  actual:   {actual}");
-                    failed.push(label);
+                    failed.push(label.clone());
                 }
                 None => {
                     println!("FAIL {label}: no readable {}", expected_path.display());
-                    failed.push(label);
+                    failed.push(label.clone());
                 }
             }
         }
