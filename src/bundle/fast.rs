@@ -220,29 +220,67 @@ fn hash_str(s: &[u8]) -> u64 {
     h.end()
 }
 
-/// One slot of the string table: where the string is, its symbol, and the profile of the
-/// principal it names (`NONE` when it names none).
+/// One slot of the string table (24 bytes): the string's text or place, its symbol, and the
+/// profile of the principal it names (`NONE` when it names none).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
+    /// A string of at most `INLINE` bytes that does not end in a zero byte: its bytes, zero
+    /// padded, packed little-endian into two words, so that lookups never touch the arena.
+    /// Any other string: its offset and length in the arena (the first word's low and high
+    /// halves) and `LONG` in the last byte, which no UTF-8 text holds.
+    text: [u64; 2],
     /// Symbol + 1; 0 marks an empty slot.
     key: u32,
-    off: u32,
-    len: u32,
     profile: u32,
-    /// The string itself when it is at most `INLINE` bytes long (zero padded), so that most
-    /// lookups never touch the arena.
-    inline: [u8; INLINE],
 }
 
 const INLINE: usize = 16;
+const LONG: u8 = 0xff;
 
 const EMPTY: Slot = Slot {
+    text: [0; 2],
     key: 0,
-    off: 0,
-    len: 0,
     profile: NONE,
-    inline: [0; INLINE],
 };
+
+/// Appends `b` to the packed text `t` at byte `at` (which stays below `INLINE`).
+#[inline]
+fn pack(t: &mut [u64; 2], at: &mut usize, b: &[u8]) {
+    for &x in b {
+        t[*at / 8] |= u64::from(x) << (8 * (*at % 8));
+        *at += 1;
+    }
+}
+
+/// Whether a string of length `len` ending in byte `last` is stored inline.
+#[inline]
+fn is_inline(len: usize, last: u8) -> bool {
+    len <= INLINE && last != 0
+}
+
+/// The packed text of a string stored inline, or `None` for one stored in the arena.
+#[inline]
+fn inline_text(v: &[u8]) -> Option<[u64; 2]> {
+    if !is_inline(v.len(), v.last().copied().unwrap_or(1)) {
+        return None;
+    }
+    let mut t = [0u64; 2];
+    pack(&mut t, &mut 0, v);
+    Some(t)
+}
+
+/// Whether a slot's text is a string stored in the arena.
+#[inline]
+fn is_long(t: &[u64; 2]) -> bool {
+    (t[1] >> 56) as u8 == LONG
+}
+
+/// The first slot a string of hash `h` may occupy in a table of `buckets` home buckets:
+/// monotonic in `h`, so strings sorted by hash are placed in order.
+#[inline]
+fn home(h: u64, buckets: usize) -> usize {
+    ((u128::from(h) * buckets as u128) >> 64) as usize
+}
 
 // ---------------------------------------------------------------------------------------------
 // Compiled conditions
@@ -343,8 +381,10 @@ impl FRows {
 
 /// The fast path's tables.
 pub struct Fast {
+    /// Linear probing without wrapping around: a string is at its home bucket or after it,
+    /// with no empty slot between, and the table ends with an empty slot.
     table: Vec<Slot>,
-    mask: usize,
+    buckets: usize,
     policies: Vec<FPolicy>,
     /// Exact action names -> candidate list.
     actions: FastMap<u32>,
@@ -383,34 +423,47 @@ impl Fast {
             offset: 0,
             message,
         };
-        // The string table, with each principal's profile.
+        // The string table, with each principal's profile: a counting sort on home buckets
+        // gives every bucket's run of slots, then each string is written into its run.
         let n = c.strings.len();
-        let cap = (n + n / 2 + 1).next_power_of_two().max(8);
-        let mask = cap - 1;
-        let mut table = vec![EMPTY; cap];
-        let mut principals = c.principals.iter().peekable();
+        let buckets = (n + n / 2).max(8);
+        let mut homes = Vec::with_capacity(n);
+        let mut next = vec![0u32; buckets];
         for i in 0..n {
-            while principals.next_if(|(s, _)| (*s as usize) < i).is_some() {}
-            let profile = match principals.peek() {
-                Some(&&(s, p)) if s as usize == i => p,
-                _ => NONE,
-            };
+            let b = home(hash_str(c.strings.bytes(i)), buckets);
+            homes.push(b as u32);
+            next[b] += 1;
+        }
+        // Each bucket's run starts at its home, or right after the previous run when that
+        // reaches past it; `next[b]` becomes where bucket `b`'s next string goes.
+        let mut end = 0u32;
+        for (b, slot) in next.iter_mut().enumerate() {
+            let count = *slot;
+            let start = end.max(b as u32);
+            *slot = start;
+            end = start + count;
+        }
+        let mut profile_of = vec![NONE; n];
+        for &(s, p) in &c.principals {
+            if let Some(x) = profile_of.get_mut(s as usize) {
+                *x = p;
+            }
+        }
+        // One empty slot at the end stops every scan.
+        let mut table = vec![EMPTY; (end as usize).max(buckets) + 1];
+        for (i, &b) in homes.iter().enumerate() {
             let bytes = c.strings.bytes(i);
-            let mut at = hash_str(bytes) as usize & mask;
-            while table[at].key != 0 {
-                at = (at + 1) & mask;
-            }
-            let mut inline = [0u8; INLINE];
-            if bytes.len() <= INLINE {
-                inline[..bytes.len()].copy_from_slice(bytes);
-            }
-            table[at] = Slot {
+            let text = inline_text(bytes).unwrap_or_else(|| {
+                let off = u64::from(c.strings.offsets[i]);
+                [off | (bytes.len() as u64) << 32, u64::from(LONG) << 56]
+            });
+            let at = &mut next[b as usize];
+            table[*at as usize] = Slot {
+                text,
                 key: i as u32 + 1,
-                off: c.strings.offsets[i],
-                len: bytes.len() as u32,
-                profile,
-                inline,
+                profile: profile_of[i],
             };
+            *at += 1;
         }
 
         let attributes = c.manifest.attributes.clone();
@@ -530,7 +583,7 @@ impl Fast {
         let principal_shadowed_by = shadows(&ppaths);
         Ok(Fast {
             table,
-            mask,
+            buckets,
             policies,
             actions,
             families,
@@ -545,62 +598,106 @@ impl Fast {
         })
     }
 
-    /// The slot of `type:id`, found without allocating.
+    /// The home bucket of `type:id`, hashed without allocating.
     #[inline]
-    fn find_ref(&self, c: &Contents, ty: &str, id: &str) -> Option<&Slot> {
+    fn ref_home(&self, ty: &str, id: &str) -> usize {
         let len = ty.len() + 1 + id.len();
         if len <= 64 {
-            // Formatted on the stack, then looked up whole.
+            // Formatted on the stack, then hashed whole.
             let mut buf = [0u8; 64];
             buf[..ty.len()].copy_from_slice(ty.as_bytes());
             buf[ty.len()] = b':';
             buf[ty.len() + 1..len].copy_from_slice(id.as_bytes());
-            return self.find_bytes(c, &buf[..len]);
+            return self.home_of(&buf[..len]);
         }
         let mut h = StrHasher::default();
         h.bytes(ty.as_bytes());
         h.bytes(b":");
         h.bytes(id.as_bytes());
+        home(h.end(), self.buckets)
+    }
+
+    /// The slot of `type:id` from its home bucket `at`, found without allocating.
+    #[inline]
+    fn find_ref_at(&self, c: &Contents, at: usize, ty: &str, id: &str) -> Option<&Slot> {
         let len = ty.len() + 1 + id.len();
-        let mut at = h.end() as usize & self.mask;
-        loop {
-            let s = &self.table[at];
-            if s.key == 0 {
-                return None;
-            }
-            if s.len as usize == len {
-                let b = &c.strings.arena[s.off as usize..s.off as usize + len];
-                if &b[..ty.len()] == ty.as_bytes()
-                    && b[ty.len()] == b':'
-                    && &b[ty.len() + 1..] == id.as_bytes()
-                {
+        let last = id.as_bytes().last().copied().unwrap_or(b':');
+        if is_inline(len, last) {
+            let mut text = [0u64; 2];
+            let mut k = 0;
+            pack(&mut text, &mut k, ty.as_bytes());
+            pack(&mut text, &mut k, b":");
+            pack(&mut text, &mut k, id.as_bytes());
+            // The table ends with an empty slot, so the scan stops within it.
+            for s in self.table.get(at..)? {
+                if s.key == 0 {
+                    return None;
+                }
+                if s.text == text {
                     return Some(s);
                 }
             }
-            at = (at + 1) & self.mask;
+            return None;
         }
+        self.probe_long(c, at, len, |b| {
+            &b[..ty.len()] == ty.as_bytes()
+                && b[ty.len()] == b':'
+                && &b[ty.len() + 1..] == id.as_bytes()
+        })
+    }
+
+    /// The home bucket of `v`.
+    #[inline]
+    fn home_of(&self, v: &[u8]) -> usize {
+        home(hash_str(v), self.buckets)
     }
 
     #[inline]
     fn find_bytes(&self, c: &Contents, v: &[u8]) -> Option<&Slot> {
-        let mut at = hash_str(v) as usize & self.mask;
-        loop {
-            let s = &self.table[at];
+        self.find_at(c, self.home_of(v), v)
+    }
+
+    /// Finds `v` from its home bucket `at`.
+    #[inline]
+    fn find_at(&self, c: &Contents, at: usize, v: &[u8]) -> Option<&Slot> {
+        match inline_text(v) {
+            Some(text) => {
+                // The table ends with an empty slot, so the scan stops within it.
+                for s in self.table.get(at..)? {
+                    if s.key == 0 {
+                        return None;
+                    }
+                    if s.text == text {
+                        return Some(s);
+                    }
+                }
+                None
+            }
+            None => self.probe_long(c, at, v.len(), |b| b == v),
+        }
+    }
+
+    /// Finds a string stored in the arena, of length `len`, that `same` accepts.
+    fn probe_long(
+        &self,
+        c: &Contents,
+        at: usize,
+        len: usize,
+        same: impl Fn(&[u8]) -> bool,
+    ) -> Option<&Slot> {
+        for s in self.table.get(at..)? {
             if s.key == 0 {
                 return None;
             }
-            if s.len as usize == v.len() {
-                let same = if v.len() <= INLINE {
-                    &s.inline[..v.len()] == v
-                } else {
-                    &c.strings.arena[s.off as usize..s.off as usize + v.len()] == v
-                };
-                if same {
-                    return Some(s);
-                }
+            if !is_long(&s.text) {
+                continue;
             }
-            at = (at + 1) & self.mask;
+            let (off, n) = ((s.text[0] as u32) as usize, (s.text[0] >> 32) as usize);
+            if n == len && c.strings.arena.get(off..off + len).is_some_and(&same) {
+                return Some(s);
+            }
         }
+        None
     }
 
     fn find_str(&self, c: &Contents, v: &str) -> Option<u32> {
@@ -658,9 +755,19 @@ impl Fast {
         // Each chain principal's profile and symbol.
         let mut profiles = [NONE; MAX_CHAIN];
         let mut syms = [NONE; MAX_CHAIN];
+        // The home buckets first, each slot's first word read as soon as it is known, so
+        // that the chain's (likely uncached) slots are fetched from memory together.
+        let mut homes = [0usize; MAX_CHAIN];
+        let mut touched = 0u32;
+        for (pos, h) in homes.iter_mut().enumerate().take(n) {
+            let e = q.chain_at(pos)?;
+            *h = self.ref_home(e.ty, e.id);
+            touched ^= self.table.get(*h).map_or(0, |s| s.key);
+        }
+        std::hint::black_box(touched);
         for pos in 0..n {
             let e = q.chain_at(pos)?;
-            if let Some(s) = self.find_ref(c, e.ty, e.id) {
+            if let Some(s) = self.find_ref_at(c, homes[pos], e.ty, e.id) {
                 profiles[pos] = s.profile;
                 syms[pos] = s.key - 1;
             }
@@ -1259,4 +1366,107 @@ fn compare(a: V<'_>, b: V<'_>) -> Option<Ordering> {
 
 fn holds(op: CmpOp, ord: Ordering) -> bool {
     crate::decide::cond::holds(op, ord)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::read::{Profiles, Strings};
+
+    fn contents(strings: &[String], principals: Vec<(u32, u32)>) -> Contents {
+        let mut arena = Vec::new();
+        let mut offsets = vec![0u32];
+        for s in strings {
+            arena.extend_from_slice(s.as_bytes());
+            offsets.push(arena.len() as u32);
+        }
+        Contents {
+            policy_hash: String::new(),
+            input_facts: 0,
+            model_tuples: 0,
+            strings: Strings { arena, offsets },
+            ints: Vec::new(),
+            sources: Vec::new(),
+            relations: Vec::new(),
+            policies: Vec::new(),
+            rows: Vec::new(),
+            profiles: Profiles::default(),
+            principals,
+            order: Vec::new(),
+            manifest: Default::default(),
+            section_sizes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn slot_texts_are_inline_only_when_unambiguous() {
+        assert_eq!(inline_text(b"ab"), Some([0x6261, 0]));
+        assert_eq!(inline_text(b""), Some([0, 0]));
+        assert_eq!(
+            inline_text(b"a\0"),
+            None,
+            "a trailing zero would read as padding"
+        );
+        assert!(inline_text(&[b'x'; 16]).is_some());
+        assert_eq!(inline_text(&[b'x'; 17]), None);
+        let full = inline_text("abcdefghijklmnoé".as_bytes()).map(|t| is_long(&t));
+        assert_eq!(full, None, "17 bytes");
+        let t = inline_text("abcdefghijklmn\u{7f}".as_bytes()).expect("15 bytes");
+        assert!(!is_long(&t));
+    }
+
+    #[test]
+    fn every_string_is_found_and_no_other() {
+        let mut strings: Vec<String> = (0..3000)
+            .flat_map(|i| {
+                [
+                    format!("user:u{i}"),
+                    format!("agent:a-rather-long-name-{i}"),
+                ]
+            })
+            .chain([
+                "".into(),
+                "a".into(),
+                "a\0".into(),
+                "x".repeat(16),
+                "x".repeat(17),
+            ])
+            .collect();
+        strings.sort();
+        let principals: Vec<(u32, u32)> = (0..strings.len() as u32)
+            .filter(|&i| strings[i as usize].starts_with("user:"))
+            .map(|i| (i, i % 7))
+            .collect();
+        let c = contents(&strings, principals.clone());
+        let fast = Fast::new(&c).expect("tables");
+        assert_eq!(
+            fast.table.last().map(|s| s.key),
+            Some(0),
+            "ends with an empty slot"
+        );
+        for (i, s) in strings.iter().enumerate() {
+            assert_eq!(fast.find_str(&c, s), Some(i as u32), "`{s:?}`");
+        }
+        for &(sym, profile) in &principals {
+            let (ty, id) = strings[sym as usize]
+                .split_once(':')
+                .expect("a principal string");
+            let slot = fast.find_ref_at(&c, fast.ref_home(ty, id), ty, id);
+            assert_eq!(slot.map(|s| (s.key - 1, s.profile)), Some((sym, profile)));
+        }
+        for absent in [
+            "user:u3000",
+            "b",
+            "a\0\0",
+            "x",
+            &"x".repeat(18),
+            "agent:a-rather-long-name-",
+        ] {
+            assert_eq!(fast.find_str(&c, absent), None, "`{absent:?}`");
+        }
+        let home = fast.ref_home("agent", "a-rather-long-name-3000");
+        assert!(fast
+            .find_ref_at(&c, home, "agent", "a-rather-long-name-3000")
+            .is_none());
+    }
 }

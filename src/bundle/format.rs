@@ -146,7 +146,20 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     pub fn var(&mut self) -> Result<u64, BundleError> {
+        // Most varints of a bundle are one byte.
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.var_long()
+    }
+
+    #[inline(never)]
+    fn var_long(&mut self) -> Result<u64, BundleError> {
         let mut v: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -190,6 +203,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint that must be below `bound`.
+    #[inline]
     pub fn index(&mut self, bound: usize, what: &str) -> Result<usize, BundleError> {
         let v = self.var()?;
         if v >= bound as u64 {

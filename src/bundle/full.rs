@@ -6,6 +6,7 @@
 //! identical.
 
 use super::read::{BVal, Contents};
+use crate::decide::{Decider, DeciderIndices};
 use crate::eval::{Model, Rows};
 use crate::ir::{Cond, CondTerm, Interner, PrincipalMatch, Program, Sym, Value};
 use crate::source::{SourceFile, SourceMap};
@@ -13,6 +14,8 @@ use crate::source::{SourceFile, SourceMap};
 pub struct Full {
     pub program: Program,
     pub model: Model,
+    /// The staged decider's indices over `program` and `model`, built once.
+    pub indices: DeciderIndices,
 }
 
 fn value(v: BVal<'_>) -> Value {
@@ -101,18 +104,22 @@ impl Full {
                 }
             })
             .collect();
+        let program = Program {
+            sources,
+            interner,
+            relations: c.relations.clone(),
+            rules: Vec::new(),
+            facts: Vec::new(),
+            strata: Vec::new(),
+            policies,
+            data_files: Vec::new(),
+        };
+        let model = Model { rows };
+        let indices = Decider::new(&program, &model).indices();
         Full {
-            program: Program {
-                sources,
-                interner,
-                relations: c.relations.clone(),
-                rules: Vec::new(),
-                facts: Vec::new(),
-                strata: Vec::new(),
-                policies,
-                data_files: Vec::new(),
-            },
-            model: Model { rows },
+            program,
+            model,
+            indices,
         }
     }
 }

@@ -387,11 +387,12 @@ impl Bundle {
         self.fast.query_of(request, buf)
     }
 
-    /// The staged decider over the bundle's program and model, built on first use.
+    /// The staged decider over the bundle's program and model. The program, model and the
+    /// decider's indices are built on first use and kept; each call only borrows them.
     pub fn with_decider<T>(&self, f: impl FnOnce(&Decider<'_>) -> T) -> T {
         let full = self.full.get_or_init(|| full::Full::new(&self.contents));
-        let decider =
-            Decider::new(&full.program, &full.model).with_policy_hash(self.policy_hash().into());
+        let decider = Decider::with_indices(&full.program, &full.model, full.indices.clone())
+            .with_policy_hash(self.policy_hash().into());
         f(&decider)
     }
 

@@ -464,17 +464,28 @@ fn strings(s: &mut Reader<'_>) -> Result<Strings, BundleError> {
         }
         let rest = s.bytes()?;
         let start = arena.len();
-        arena.extend_from_within(prev_start..prev_start + shared);
-        arena.extend_from_slice(rest);
-        if k > 0 && arena[prev_start..start] >= arena[start..] {
+        // The previous string and this one share `shared` bytes, so this one is greater
+        // exactly when its rest is greater than the previous string's.
+        if k > 0 && arena[prev_start + shared..] >= *rest {
             return Err(s.error("strings are not strictly ascending"));
         }
-        if std::str::from_utf8(&arena[start..]).is_err() {
-            return Err(s.error(format!("string {k} is not UTF-8")));
-        }
+        arena.extend_from_within(prev_start..prev_start + shared);
+        arena.extend_from_slice(rest);
         let end = u32::try_from(arena.len()).map_err(|_| s.error("string table too large"))?;
         offsets.push(end);
         prev_start = start;
+    }
+    // Every string is UTF-8 when the whole arena is and every string starts on a character
+    // boundary (a slice of UTF-8 between two boundaries is UTF-8).
+    let text = std::str::from_utf8(&arena).map_err(|e| {
+        let k = offsets.partition_point(|&o| o as usize <= e.valid_up_to());
+        s.error(format!("string {} is not UTF-8", k.saturating_sub(1)))
+    })?;
+    if let Some(k) = offsets
+        .iter()
+        .position(|&o| !text.is_char_boundary(o as usize))
+    {
+        return Err(s.error(format!("string {k} is not UTF-8")));
     }
     Ok(Strings { arena, offsets })
 }
@@ -628,4 +639,58 @@ fn op(s: &mut Reader<'_>) -> Result<CmpOp, BundleError> {
         5 => CmpOp::Ge,
         b => return Err(s.error(format!("unknown comparison {b}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::format::Writer;
+
+    /// A strings section of `(shared, rest)` pairs, decoded.
+    fn decode_strings(items: &[(usize, &[u8])]) -> Result<Strings, BundleError> {
+        let mut w = Writer::new();
+        w.usize(items.len());
+        for (shared, rest) in items {
+            w.usize(*shared);
+            w.bytes(rest);
+        }
+        strings(&mut Reader::new(&w.buf, "strings"))
+    }
+
+    #[test]
+    fn front_coded_strings_decode() {
+        let s = decode_strings(&[(0, b"agent:a1"), (7, b"2"), (0, b"user:u\xc3\xa9")])
+            .expect("valid strings");
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.get(0), "agent:a1");
+        assert_eq!(s.get(1), "agent:a2");
+        assert_eq!(s.get(2), "user:ué");
+    }
+
+    #[test]
+    fn strings_out_of_order_are_refused() {
+        for items in [
+            &[(0, &b"b"[..]), (0, &b"a"[..])][..],
+            &[(0, b"ab"), (2, b"")],
+            &[(0, b"ab"), (1, b"a")],
+            &[(0, b"ab"), (1, b"b")],
+        ] {
+            let e = decode_strings(items).expect_err("not strictly ascending");
+            assert!(e.to_string().contains("strictly ascending"), "{e}");
+        }
+        // A longer string after its own prefix is greater.
+        assert!(decode_strings(&[(0, b"ab"), (2, b"c")]).is_ok());
+    }
+
+    #[test]
+    fn strings_that_split_a_character_are_refused() {
+        // "é" is two bytes; the first string ends inside it, the second starts inside it.
+        let e = decode_strings(&[(0, b"a\xc3"), (1, b"\xc3\xa9")]).expect_err("split character");
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+        // Together UTF-8 ("aéb"), but the boundary falls inside "é".
+        let e = decode_strings(&[(0, b"a\xc3"), (0, b"\xa9b")]).expect_err("split character");
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+        let e = decode_strings(&[(0, b"a\xff")]).expect_err("not UTF-8");
+        assert!(e.to_string().contains("string 0 is not UTF-8"), "{e}");
+    }
 }

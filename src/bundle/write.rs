@@ -23,27 +23,47 @@ use std::hash::BuildHasherDefault;
 struct Numbering {
     /// Source symbol -> bundle symbol (`u32::MAX` for values the bundle does not hold).
     map: Vec<u32>,
-    strings: Vec<String>,
+    /// The strings back to back, in source symbol order, and the place of each string of
+    /// the bundle's numbering in it.
+    arena: String,
+    strings: Vec<(u32, u32)>,
     ints: Vec<i64>,
+}
+
+/// The first 16 bytes of `s`, zero padded, as a big-endian number: ordering strings by it,
+/// then by their bytes, orders them by their bytes, while most comparisons stay on numbers.
+fn prefix_key(s: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = s.len().min(16);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(b)
 }
 
 impl Numbering {
     fn new(program: &Program, used: &[bool]) -> Numbering {
-        let mut strs: Vec<(&str, u32)> = Vec::new();
+        // Strings are copied into one arena first, so sorting and writing them read compact
+        // memory rather than one allocation per string.
+        let mut arena = String::new();
+        let mut strs: Vec<(u128, (u32, u32), u32)> = Vec::new();
         let mut ints: Vec<(i64, u32)> = Vec::new();
         let mut bools: Vec<(bool, u32)> = Vec::new();
         for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
             match program.interner.value(Sym(i as u32)) {
-                Value::Str(x) => strs.push((x.as_str(), i as u32)),
+                Value::Str(x) => {
+                    let at = (arena.len() as u32, x.len() as u32);
+                    arena.push_str(x);
+                    strs.push((prefix_key(x), at, i as u32));
+                }
                 Value::Int(v) => ints.push((*v, i as u32)),
                 Value::Bool(b) => bools.push((*b, i as u32)),
             }
         }
+        let text = |(a, n): (u32, u32)| &arena[a as usize..(a + n) as usize];
         // Interned values are distinct, so these orders are strict.
-        strs.sort_unstable();
+        strs.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| text(x.1).cmp(text(y.1))));
         ints.sort_unstable();
         let mut map = vec![u32::MAX; used.len()];
-        for (k, &(_, s)) in strs.iter().enumerate() {
+        for (k, &(_, _, s)) in strs.iter().enumerate() {
             map[s as usize] = k as u32;
         }
         for (k, &(_, s)) in ints.iter().enumerate() {
@@ -54,9 +74,16 @@ impl Numbering {
         }
         Numbering {
             map,
-            strings: strs.into_iter().map(|(x, _)| x.to_string()).collect(),
+            strings: strs.into_iter().map(|(_, at, _)| at).collect(),
+            arena,
             ints: ints.into_iter().map(|(v, _)| v).collect(),
         }
+    }
+
+    /// String `k` of the bundle's numbering.
+    fn string(&self, k: usize) -> &str {
+        let (a, n) = self.strings[k];
+        &self.arena[a as usize..(a + n) as usize]
     }
 
     fn sym(&self, s: Sym) -> u32 {
@@ -153,19 +180,37 @@ pub fn body(
 
     // Per principal, the instances of every chain statement: (principal, statement, row
     // index in source order), sorted, then encoded flat as [statement, count, rows...] runs.
-    let mut inst: Vec<(u32, u32, u32)> = Vec::new();
-    for &i in &keyed {
-        let Some(rows) = model.rows.get(program.policies[i].rel.index()) else {
-            continue;
-        };
-        if rows.arity() == 0 {
-            continue;
-        }
-        for (k, t) in rows.iter().enumerate() {
-            inst.push((num.sym(t[0]), i as u32, k as u32));
+    // A counting sort on the principal: statements and rows are visited in ascending order,
+    // so each principal's run comes out sorted too.
+    let keyed_rows = || {
+        keyed.iter().filter_map(|&i| {
+            let rows = model.rows.get(program.policies[i].rel.index())?;
+            (rows.arity() > 0).then_some((i, rows))
+        })
+    };
+    let nsyms = num.strings.len() + num.ints.len() + 2;
+    let mut starts = vec![0usize; nsyms + 1];
+    for (_, rows) in keyed_rows() {
+        for t in rows.iter() {
+            // Every principal was marked used, so it has a bundle symbol.
+            if let Some(c) = starts.get_mut(num.sym(t[0]) as usize + 1) {
+                *c += 1;
+            }
         }
     }
-    inst.sort_unstable();
+    for w in 0..nsyms {
+        starts[w + 1] += starts[w];
+    }
+    let mut inst: Vec<(u32, u32, u32)> = vec![(0, 0, 0); starts[nsyms]];
+    for (i, rows) in keyed_rows() {
+        for (k, t) in rows.iter().enumerate() {
+            let who = num.sym(t[0]);
+            if let Some(at) = starts.get_mut(who as usize) {
+                inst[*at] = (who, i as u32, k as u32);
+                *at += 1;
+            }
+        }
+    }
     let mut enc: Vec<u32> = Vec::with_capacity(inst.len() * 2);
     let mut spans: Vec<(u32, usize, usize)> = Vec::new(); // (principal, start, end) in enc
     let mut k = 0;
@@ -211,8 +256,8 @@ pub fn body(
     let mut w = Writer::new();
     w.usize(num.strings.len());
     let mut prev: &[u8] = &[];
-    for s in &num.strings {
-        let b = s.as_bytes();
+    for k in 0..num.strings.len() {
+        let b = num.string(k).as_bytes();
         let shared = prev.iter().zip(b).take_while(|(x, y)| x == y).count();
         w.usize(shared);
         w.bytes(&b[shared..]);

@@ -124,9 +124,17 @@ impl Decision {
 pub struct Decider<'a> {
     program: &'a Program,
     model: &'a Model,
-    actions: ActionIndex,
-    instances: InstanceIndex,
+    actions: std::sync::Arc<ActionIndex>,
+    instances: std::sync::Arc<InstanceIndex>,
     policy_hash: String,
+}
+
+/// A [`Decider`]'s indices, kept to make more deciders over the same program and model
+/// without indexing them again ([`Decider::indices`], [`Decider::with_indices`]).
+#[derive(Clone)]
+pub struct DeciderIndices {
+    actions: std::sync::Arc<ActionIndex>,
+    instances: std::sync::Arc<InstanceIndex>,
 }
 
 impl<'a> Decider<'a> {
@@ -138,9 +146,33 @@ impl<'a> Decider<'a> {
         Decider {
             program,
             model,
-            actions: ActionIndex::new(program),
-            instances: InstanceIndex::new(program, model),
+            actions: std::sync::Arc::new(ActionIndex::new(program)),
+            instances: std::sync::Arc::new(InstanceIndex::new(program, model)),
             policy_hash: policy_hash(program, &[]),
+        }
+    }
+
+    /// A decider over `program` and `model` with the indices another decider built over the
+    /// same program and model (from [`Decider::indices`]), so nothing is indexed again.
+    pub fn with_indices(
+        program: &'a Program,
+        model: &'a Model,
+        indices: DeciderIndices,
+    ) -> Decider<'a> {
+        Decider {
+            program,
+            model,
+            actions: indices.actions,
+            instances: indices.instances,
+            policy_hash: policy_hash(program, &[]),
+        }
+    }
+
+    /// This decider's indices, shared (not copied).
+    pub fn indices(&self) -> DeciderIndices {
+        DeciderIndices {
+            actions: self.actions.clone(),
+            instances: self.instances.clone(),
         }
     }
 
