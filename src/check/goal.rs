@@ -17,6 +17,55 @@ pub struct Goal {
     pub var_names: Vec<String>,
 }
 
+impl Goal {
+    /// Whether `tuple` matches the goal's constants and repeated variables.
+    pub fn matches(&self, tuple: &[Sym]) -> bool {
+        let mut bound: Vec<Option<Sym>> = vec![None; self.var_names.len()];
+        self.args.len() == tuple.len()
+            && self.args.iter().zip(tuple).all(|(t, v)| match t {
+                Term::Const(c) => c == v,
+                Term::Wildcard => true,
+                Term::Var(var) => match bound.get_mut(var.0 as usize) {
+                    Some(Some(b)) => b == v,
+                    Some(slot) => {
+                        *slot = Some(*v);
+                        true
+                    }
+                    None => true,
+                },
+            })
+    }
+
+    /// The tuples of the goal's relation in `model` that match it, in value order.
+    pub fn matching(&self, program: &Program, model: &crate::eval::Model) -> Vec<Vec<Sym>> {
+        let mut rows: Vec<Vec<Sym>> = model
+            .get(self.rel)
+            .iter()
+            .filter(|t| self.matches(t))
+            .map(<[Sym]>::to_vec)
+            .collect();
+        rows.sort_by(|a, b| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| program.interner.compare(*x, *y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        rows
+    }
+
+    /// The goal's constants by column (`None` for a variable or a wildcard).
+    pub fn pattern(&self) -> Vec<Option<Sym>> {
+        self.args
+            .iter()
+            .map(|t| match t {
+                Term::Const(c) => Some(*c),
+                Term::Var(_) | Term::Wildcard => None,
+            })
+            .collect()
+    }
+}
+
 /// Resolves an atom against the program's declared relations and lowers its arguments.
 fn lower_atom(
     program: &mut Program,

@@ -68,11 +68,7 @@ pub fn run(args: &DecideArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let auth = match &verified {
-        None => Auth::None,
-        Some(Ok(id)) => Auth::Identity(id),
-        Some(Err(e)) => Auth::Rejected(e),
-    };
+    let auth = super::token::auth(&verified);
 
     if let Some(path) = &args.bundle {
         let bundle = match load_bundle(args, path) {

@@ -10,9 +10,8 @@ use super::{load, report, report_error, Common, EvalArgs, Format, EXIT_DENY, EXI
 use clap::Args;
 use serde_json::Value as Json;
 use std::path::PathBuf;
-use ztpol::decide::{self, Auth, Decision, Denial};
+use ztpol::decide::{self, Decision, Denial};
 use ztpol::explain::{ExplainConfig, Explainer};
-use ztpol::ir::Term;
 use ztpol::source::SourceFile;
 
 #[derive(Debug, Clone, Args)]
@@ -40,25 +39,13 @@ pub fn run(args: &ExplainArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let auth = match &verified {
-        None => Auth::None,
-        Some(Ok(id)) => Auth::Identity(id),
-        Some(Err(e)) => Auth::Rejected(e),
-    };
+    let auth = super::token::auth(&verified);
     let config = args.eval.config();
     let loaded = match load(&args.paths, &args.common.data, None, &config, format) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let explainer = Explainer::with_config(
-        &loaded.program,
-        &loaded.model,
-        &loaded.facts,
-        ExplainConfig {
-            limits: config.limits,
-            ..ExplainConfig::default()
-        },
-    );
+    let explainer = explainer(&loaded, &config);
     let text = match read_text(&args.request) {
         Ok(t) => t,
         Err(e) => {
@@ -112,36 +99,18 @@ pub fn explain_goal(
             return EXIT_ERROR;
         }
     };
-    let explainer = Explainer::with_config(
-        &loaded.program,
-        &loaded.model,
-        &loaded.facts,
-        ExplainConfig {
-            limits: config.limits,
-            ..ExplainConfig::default()
-        },
-    );
+    let explainer = explainer(loaded, config);
     // Tuples matching the goal's constants and repeated variables.
     let rows: Vec<Vec<ztpol::ir::Sym>> = loaded
         .model
         .get(goal.rel)
         .iter()
-        .filter(|t| {
-            let mut b = vec![None; goal.var_names.len()];
-            ztpol::explain::join::unify(&goal.args, t, &mut b)
-        })
+        .filter(|t| goal.matches(t))
         .take(10)
         .map(<[ztpol::ir::Sym]>::to_vec)
         .collect();
     if rows.is_empty() {
-        let pattern: Vec<Option<ztpol::ir::Sym>> = goal
-            .args
-            .iter()
-            .map(|t| match t {
-                Term::Const(c) => Some(*c),
-                Term::Var(_) | Term::Wildcard => None,
-            })
-            .collect();
+        let pattern = goal.pattern();
         return match explainer.why_not(goal.rel, &pattern) {
             Ok(w) => {
                 match format {
@@ -181,4 +150,17 @@ pub fn explain_goal(
         }
     }
     EXIT_OK
+}
+
+/// The explanation session over a loaded program, under the evaluation limits of the command.
+fn explainer<'a>(loaded: &'a super::Loaded, config: &ztpol::eval::EvalConfig) -> Explainer<'a> {
+    Explainer::with_config(
+        &loaded.program,
+        &loaded.model,
+        &loaded.facts,
+        ExplainConfig {
+            limits: config.limits,
+            ..ExplainConfig::default()
+        },
+    )
 }

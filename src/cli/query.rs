@@ -6,7 +6,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use ztpol::check::Goal;
 use ztpol::eval::Model;
-use ztpol::ir::{Program, RelId, RelKind, Sym, Term};
+use ztpol::ir::{Program, RelId, RelKind, Sym};
 use ztpol::source::{FileId, SourceFile};
 
 #[derive(Debug, Clone, Args)]
@@ -78,7 +78,7 @@ pub fn run(args: &QueryArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let rows = matching(program, &loaded.model, &goal);
+    let rows = goal.matching(program, &loaded.model);
     match format {
         Format::Human => {
             for row in &rows {
@@ -121,34 +121,6 @@ fn parse_goal(
 ) -> Result<Goal, Vec<ztpol::diag::Diagnostic>> {
     let atom = ztpol::syntax::parse_atom(file, text)?;
     ztpol::check::lower_goal(program, &atom)
-}
-
-/// The tuples of the goal's relation that match its constants and repeated variables.
-fn matching(program: &Program, model: &Model, goal: &Goal) -> Vec<Vec<Sym>> {
-    let mut rows: Vec<Vec<Sym>> = model
-        .get(goal.rel)
-        .iter()
-        .filter(|tuple| {
-            let mut bound: Vec<Option<Sym>> = vec![None; goal.var_names.len()];
-            goal.args.iter().zip(tuple.iter()).all(|(t, v)| match t {
-                Term::Const(c) => c == v,
-                Term::Wildcard => true,
-                Term::Var(var) => {
-                    let slot = &mut bound[var.0 as usize];
-                    match slot {
-                        Some(b) => b == v,
-                        None => {
-                            *slot = Some(*v);
-                            true
-                        }
-                    }
-                }
-            })
-        })
-        .map(<[Sym]>::to_vec)
-        .collect();
-    sort_rows(program, &mut rows);
-    rows
 }
 
 fn sort_rows(program: &Program, rows: &mut [Vec<Sym>]) {

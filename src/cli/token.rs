@@ -322,3 +322,14 @@ pub fn verify_option(
         }
     }
 }
+
+/// The identity a decision is made under, from [`verify_option`]'s result.
+pub fn auth(
+    verified: &Option<Result<ztpol::token::Identity, ztpol::token::TokenError>>,
+) -> ztpol::decide::Auth<'_> {
+    match verified {
+        None => ztpol::decide::Auth::None,
+        Some(Ok(id)) => ztpol::decide::Auth::Identity(id),
+        Some(Err(e)) => ztpol::decide::Auth::Rejected(e),
+    }
+}

@@ -3,8 +3,7 @@
 use super::{why, Reply, RequestArg, Session, Status, COLON_COMMANDS};
 use crate::check::Goal;
 use crate::decide::{batch, response, Auth, Decider, Decision, Denial};
-use crate::eval::Model;
-use crate::ir::{Program, RelKind, Sym, Term};
+use crate::ir::{RelKind, Term};
 use std::fmt::Write as _;
 
 impl Session {
@@ -22,7 +21,7 @@ impl Session {
             Ok(g) => g,
             Err(r) => return r,
         };
-        let rows = matching(&self.state.program, &self.state.model, &goal);
+        let rows = goal.matching(&self.state.program, &self.state.model);
         let program = &self.state.program;
         if goal.var_names.is_empty() && goal.args.iter().all(|t| matches!(t, Term::Const(_))) {
             return Reply::ok(if rows.is_empty() { "false\n" } else { "true\n" });
@@ -146,39 +145,6 @@ pub(super) fn rows_text(n: usize) -> String {
         1 => "1 row".to_string(),
         n => format!("{n} rows"),
     }
-}
-
-/// The tuples of the goal's relation that match its constants and repeated variables, in value
-/// order.
-pub(super) fn matching(program: &Program, model: &Model, goal: &Goal) -> Vec<Vec<Sym>> {
-    let mut rows: Vec<Vec<Sym>> = model
-        .get(goal.rel)
-        .iter()
-        .filter(|tuple| {
-            let mut bound: Vec<Option<Sym>> = vec![None; goal.var_names.len()];
-            goal.args.iter().zip(tuple.iter()).all(|(t, v)| match t {
-                Term::Const(c) => c == v,
-                Term::Wildcard => true,
-                Term::Var(var) => match bound.get_mut(var.0 as usize) {
-                    Some(Some(b)) => b == v,
-                    Some(slot) => {
-                        *slot = Some(*v);
-                        true
-                    }
-                    None => true,
-                },
-            })
-        })
-        .map(<[Sym]>::to_vec)
-        .collect();
-    rows.sort_by(|a, b| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| program.interner.compare(*x, *y))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    rows
 }
 
 pub(super) fn help() -> String {

@@ -4,13 +4,12 @@
 //! an [`Explainer`] over the session's program and current model (what-if changes included),
 //! rendered as the text tree `ztpol explain` and `ztpol query --explain` print.
 
-use super::query::matching;
 use super::state::{FactKey, State};
 use super::{Reply, SessionConfig};
 use crate::check::Goal;
 use crate::decide::Auth;
 use crate::explain::{ExplainConfig, ExplainError, Explainer};
-use crate::ir::{Program, Sym, Term};
+use crate::ir::{Program, Term};
 use std::fmt::Write as _;
 
 /// How many matching tuples `why` proves before it stops.
@@ -57,18 +56,11 @@ fn with_explainer<R>(
 /// `why GOAL` (`asked_holds` true) or `whynot GOAL` (false): the proof of each matching tuple,
 /// or, when none matches, which rules could derive one and the premise each lacks.
 pub(super) fn why(state: &State, config: &SessionConfig, goal: &Goal, asked_holds: bool) -> Reply {
-    let rows = matching(&state.program, &state.model, goal);
+    let rows = goal.matching(&state.program, &state.model);
     with_explainer(state, config, |ex| {
         let mut out = String::new();
         if rows.is_empty() {
-            let pattern: Vec<Option<Sym>> = goal
-                .args
-                .iter()
-                .map(|t| match t {
-                    Term::Const(c) => Some(*c),
-                    Term::Var(_) | Term::Wildcard => None,
-                })
-                .collect();
+            let pattern = goal.pattern();
             return match ex.why_not(goal.rel, &pattern) {
                 Ok(w) => Reply::ok(ex.why_not_text(&w)),
                 // Some tuple matches the constants, none the repeated variables.
