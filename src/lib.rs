@@ -12,6 +12,7 @@ pub mod diag;
 pub mod diff;
 pub mod eval;
 pub mod explain;
+pub mod hash;
 pub mod ir;
 pub mod load;
 pub mod render;

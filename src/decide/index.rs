@@ -135,33 +135,6 @@ fn runs_of(rows: &Rows, mut f: impl FnMut(Sym, usize, usize)) {
     }
 }
 
-/// The tuples (flat) of `rows` whose column 0 is `sym`, by binary search.
-fn search(rows: &Rows, sym: Sym) -> &[Sym] {
-    let arity = rows.arity();
-    if arity == 0 {
-        return &[];
-    }
-    let flat = rows.flat();
-    let n = rows.len();
-    let col0 = |i: usize| flat[i * arity];
-    let from = partition_point(n, |i| col0(i) < sym);
-    let to = from + partition_point(n - from, |i| col0(from + i) <= sym);
-    &flat[from * arity..to * arity]
-}
-
-fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, len);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 impl InstanceIndex {
     pub fn new(program: &Program, model: &Model) -> InstanceIndex {
         // Statements about the request as a whole are read straight from the model.
@@ -237,7 +210,7 @@ impl InstanceIndex {
             return [].chunks_exact(1);
         }
         if self.searched.contains(&policy) {
-            return search(rows, principal).chunks_exact(arity);
+            return rows.with_prefix_flat(&[principal]).chunks_exact(arity);
         }
         let s = principal.0 as usize;
         let (Some(&lo), Some(&hi)) = (self.offsets.get(s), self.offsets.get(s + 1)) else {

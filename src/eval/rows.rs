@@ -109,12 +109,24 @@ impl Rows {
 
     /// The tuples whose first `prefix.len()` columns equal `prefix` (a binary-searched range).
     pub fn with_prefix<'a>(&'a self, prefix: &'a [Sym]) -> impl Iterator<Item = &'a [Sym]> + 'a {
+        let (start, end) = self.prefix_range(prefix);
+        (start..end).map(move |i| &self.data[i * self.arity..(i + 1) * self.arity])
+    }
+
+    /// The same tuples, as one flat slice (`arity` symbols a tuple); empty for arity 0.
+    pub fn with_prefix_flat(&self, prefix: &[Sym]) -> &[Sym] {
+        let (start, end) = self.prefix_range(prefix);
+        &self.data[start * self.arity..end * self.arity]
+    }
+
+    /// The range of tuple indices whose first columns equal `prefix`.
+    fn prefix_range(&self, prefix: &[Sym]) -> (usize, usize) {
         let k = prefix.len().min(self.arity);
         let prefix = &prefix[..k];
         let key = |i: usize| &self.data[i * self.arity..i * self.arity + k];
         let start = partition_point(self.len, |i| key(i) < prefix);
         let end = start + partition_point(self.len - start, |i| key(start + i) <= prefix);
-        (start..end).map(move |i| &self.data[i * self.arity..(i + 1) * self.arity])
+        (start, end)
     }
 }
 

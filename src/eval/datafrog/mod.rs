@@ -16,13 +16,13 @@ mod plan;
 mod tuple;
 
 use super::{rel_name, EvalError, Limits, Model, Rows};
+use crate::hash::FastSet;
 use crate::ir::{Program, RelId, Sym};
 use datafrog::{Iteration, Relation, Variable};
 use exec::{Flat, Sink, Stop, Views};
 use plan::{IndexKey, Indexes, Locals, RulePlan};
 use std::cell::Ref;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 use tuple::Tup;
 
@@ -385,7 +385,7 @@ struct Seen<T> {
     /// Bits of the dense bitmap; 0 when it would be too large ever to pay off.
     bits: u64,
     dense: Option<Vec<u64>>,
-    hashed: HashSet<T, BuildHasherDefault<FxHasher>>,
+    hashed: FastSet<T>,
 }
 
 /// The largest bitmap a relation may switch to (2^30 bits, 128 MiB), reached only when the
@@ -480,51 +480,5 @@ fn flush<T: Tup>(sink: &mut Sink<T>, vars: &[Variable<T>], seen: &mut [Seen<T>])
         if !buf.is_empty() {
             var.insert(Relation::from_vec(std::mem::take(buf)));
         }
-    }
-}
-
-/// A fast, non-cryptographic hasher for tuples of symbols (a multiply-rotate hash, as in
-/// rustc's `FxHasher`). Tuples are program data, not adversarial keys an attacker can choose
-/// freely, and the fact limit bounds the table.
-#[derive(Debug, Default, Clone, Copy)]
-struct FxHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
