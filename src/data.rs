@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A problem in a data file. Data files have no spans; the message names file, relation and row.
 fn data_error(code: &'static str, message: String) -> Diagnostic {
@@ -86,6 +87,7 @@ pub fn load_json_str(
     let mut loader = Loader {
         program,
         file,
+        file_name: Arc::from(file),
         facts: Vec::with_capacity(rows_guess),
         errors: Vec::new(),
         sections: Vec::new(),
@@ -160,6 +162,8 @@ struct Section {
 struct Loader<'p> {
     program: &'p mut Program,
     file: &'p str,
+    /// `file`, shared by the origins of its facts.
+    file_name: Arc<str>,
     facts: Vec<Fact>,
     errors: Vec<Diagnostic>,
     /// Per distinct top-level key, in order of first mention: its last mention's results.
@@ -217,7 +221,7 @@ impl Loader<'_> {
         types: &[Type],
         prefix: Option<&str>,
         r: usize,
-        cells: &mut Vec<Cell<'_>>,
+        cells: &[Cell<'_>],
     ) {
         let file = self.file;
         let given = cells.len() + usize::from(prefix.is_some());
@@ -247,16 +251,17 @@ impl Loader<'_> {
         }
         let offset = values.len();
         let mut ok = true;
-        for (c, cell) in cells.drain(..).enumerate() {
+        for (c, cell) in cells.iter().enumerate() {
             let ty = types[c + offset];
+            let interner = &mut self.program.interner;
             let value = match (ty, cell) {
-                (Type::String, Cell::Str(s)) => Ok(Value::Str(s.into_owned())),
-                (Type::Int, Cell::Int(i)) => Ok(Value::Int(i)),
-                (Type::Bool, Cell::Bool(b)) => Ok(Value::Bool(b)),
+                (Type::String, Cell::Str(s)) => Ok(interner.intern_str(s)),
+                (Type::Int, &Cell::Int(i)) => Ok(interner.intern(Value::Int(i))),
+                (Type::Bool, &Cell::Bool(b)) => Ok(interner.intern(Value::Bool(b))),
                 (_, cell) => Err(cell),
             };
             match value {
-                Ok(v) => values.push(self.program.interner.intern(v)),
+                Ok(v) => values.push(v),
                 Err(cell) => {
                     ok = false;
                     self.errors.push(data_error(
@@ -276,7 +281,7 @@ impl Loader<'_> {
                 rel,
                 values,
                 origin: Origin::DataFile {
-                    file: file.to_string(),
+                    file: self.file_name.clone(),
                     row: r,
                 },
             });
@@ -324,7 +329,7 @@ impl Loader<'_> {
                 continue;
             };
             cells.extend(values.iter().map(Cell::of_json));
-            self.row(rel, name, &types, prefix, r, &mut cells);
+            self.row(rel, name, &types, prefix, r, &cells);
             cells.clear();
         }
     }
@@ -512,26 +517,61 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_, '_> {
         Ok(false)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        let mut cells: Vec<Cell<'de>> = Vec::with_capacity(self.types.len());
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<bool, A::Error> {
+        // Rows are read in batches: the strings of a whole batch are looked up in the
+        // interner's table at once (see `Interner::prefetch_strs`), then interned row by row.
+        let mut cells: Vec<Cell<'de>> = Vec::with_capacity(ROW_BATCH * self.types.len());
+        // Per row of the batch: where its cells end, or `None` if it was not an array.
+        let mut ends: Vec<Option<usize>> = Vec::with_capacity(ROW_BATCH);
         let mut r = 0;
         loop {
             let row = RowSeed { cells: &mut cells };
-            match seq.next_element_seed(row)? {
-                None => break,
-                Some(true) => {
+            let Some(array) = seq.next_element_seed(row)? else {
+                break;
+            };
+            ends.push(array.then_some(cells.len()));
+            if ends.len() == ROW_BATCH {
+                r = self.rows(r, &cells, &ends);
+                cells.clear();
+                ends.clear();
+            }
+        }
+        self.rows(r, &cells, &ends);
+        Ok(true)
+    }
+}
+
+/// Rows read from the JSON text before their strings are interned.
+const ROW_BATCH: usize = 32;
+
+impl RowsSeed<'_, '_, '_> {
+    /// Adds a batch of rows, the first numbered `r`, as facts (or errors); the next row's
+    /// number.
+    fn rows(&mut self, mut r: usize, cells: &[Cell<'_>], ends: &[Option<usize>]) -> usize {
+        self.loader
+            .program
+            .interner
+            .prefetch_strs(cells.iter().filter_map(|c| match c {
+                Cell::Str(s) => Some(&**s),
+                Cell::Int(_) | Cell::Bool(_) | Cell::Other(_) => None,
+            }));
+        let mut start = 0;
+        for end in ends {
+            match *end {
+                Some(end) => {
+                    let row = &cells[start..end];
                     self.loader
-                        .row(self.rel, self.name, self.types, None, r, &mut cells);
-                    cells.clear();
+                        .row(self.rel, self.name, self.types, None, r, row);
+                    start = end;
                 }
-                Some(false) => {
+                None => {
                     let e = not_a_row(self.loader.file, self.name, r);
                     self.loader.errors.push(e);
                 }
             }
             r += 1;
         }
-        Ok(true)
+        r
     }
 }
 
@@ -689,6 +729,7 @@ pub fn load_tsv(
 ) {
     let name = program.relation(rel).name.clone();
     let types: Vec<Type> = program.relation(rel).columns.iter().map(|c| c.ty).collect();
+    let file_name: Arc<str> = Arc::from(file);
     for (i, line) in text.lines().enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.is_empty() && types.len() != 1 {
@@ -714,17 +755,22 @@ pub fn load_tsv(
         let mut values = Vec::with_capacity(types.len());
         let mut ok = true;
         for (c, (cell, ty)) in cells.iter().zip(&types).enumerate() {
+            let interner = &mut program.interner;
             let value = match ty {
-                Type::String => Some(Value::Str((*cell).to_string())),
-                Type::Int => cell.trim().parse::<i64>().ok().map(Value::Int),
+                Type::String => Some(interner.intern_str(cell)),
+                Type::Int => cell
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .map(|i| interner.intern(Value::Int(i))),
                 Type::Bool => match cell.trim() {
-                    "true" => Some(Value::Bool(true)),
-                    "false" => Some(Value::Bool(false)),
+                    "true" => Some(interner.intern(Value::Bool(true))),
+                    "false" => Some(interner.intern(Value::Bool(false))),
                     _ => None,
                 },
             };
             match value {
-                Some(v) => values.push(program.interner.intern(v)),
+                Some(v) => values.push(v),
                 None => {
                     ok = false;
                     errors.push(data_error(
@@ -744,7 +790,7 @@ pub fn load_tsv(
                 rel,
                 values,
                 origin: Origin::FactsFile {
-                    file: file.to_string(),
+                    file: file_name.clone(),
                     line: i + 1,
                 },
             });
@@ -924,7 +970,7 @@ mod tests {
                         rel,
                         values,
                         origin: Origin::DataFile {
-                            file: file.to_string(),
+                            file: file.into(),
                             row: r,
                         },
                     });

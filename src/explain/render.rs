@@ -130,12 +130,12 @@ impl Explainer<'_> {
             }),
             Origin::DataFile { file, row } => json!({
                 "kind": "data",
-                "file": file,
+                "file": &**file,
                 "relation": self.program.relation(rel).name,
                 "row": row,
             }),
             Origin::FactsFile { file, line } => {
-                json!({"kind": "facts", "file": file, "line": line})
+                json!({"kind": "facts", "file": &**file, "line": line})
             }
         }
     }

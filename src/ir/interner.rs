@@ -2,12 +2,8 @@
 //! [`Sym`]; equal values get equal symbols, so equality is symbol equality. Ordering
 //! comparisons decode the values ([`Interner::compare`]).
 
-use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// An interned value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -41,22 +37,7 @@ impl Value {
             Value::Bool(b) => b.to_string(),
         }
     }
-}
 
-/// A value by reference: what the interner's table hashes and compares, so that a string can
-/// be looked up without building a [`Value`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key<'a> {
-    Str(&'a str),
-    Int(i64),
-    Bool(bool),
-}
-
-trait AsKey {
-    fn key(&self) -> Key<'_>;
-}
-
-impl AsKey for Value {
     fn key(&self) -> Key<'_> {
         match self {
             Value::Str(s) => Key::Str(s),
@@ -66,99 +47,72 @@ impl AsKey for Value {
     }
 }
 
-impl AsKey for Key<'_> {
-    fn key(&self) -> Key<'_> {
-        *self
+/// A value by reference: what the interner's table hashes and compares, so that a string can
+/// be looked up without building a [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+}
+
+const HASH_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Folds one word into the hash with a 64x64->128 bit multiply whose halves are xored, which
+/// mixes every input bit into every output bit.
+#[inline]
+fn fold(h: u64, word: u64) -> u64 {
+    let m = u128::from(h ^ word) * u128::from(HASH_SEED);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+impl Key<'_> {
+    /// A fast hash, eight bytes at a time. Values come from policies and their data files,
+    /// which the organisation writes, not from requests; the table is bounded by the data size.
+    #[inline]
+    fn hash(self) -> u64 {
+        match self {
+            Key::Str(s) => {
+                let bytes = s.as_bytes();
+                // The length keeps "a" and "a\0" apart; the first word (1, 2 or 3) keeps strings,
+                // ints and bools apart.
+                let mut h = fold(1, bytes.len() as u64);
+                let mut chunks = bytes.chunks_exact(8);
+                for chunk in &mut chunks {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(chunk);
+                    h = fold(h, u64::from_le_bytes(word));
+                }
+                let rest = chunks.remainder();
+                if !rest.is_empty() {
+                    let mut word = [0u8; 8];
+                    word[..rest.len()].copy_from_slice(rest);
+                    h = fold(h, u64::from_le_bytes(word));
+                }
+                h
+            }
+            Key::Int(i) => fold(fold(2, i as u64), 0),
+            Key::Bool(b) => fold(fold(3, u64::from(b)), 0),
+        }
     }
 }
 
-impl<'a> Borrow<dyn AsKey + 'a> for Value {
-    fn borrow(&self) -> &(dyn AsKey + 'a) {
-        self
-    }
-}
-
-impl Hash for dyn AsKey + '_ {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
-    }
-}
-
-impl PartialEq for dyn AsKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for dyn AsKey + '_ {}
-
-impl Hash for Value {
-    /// As its [`Key`], so that values and keys hash alike.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
-    }
-}
-
+/// The interner: the values by symbol, and an open-addressing table (linear probing) from
+/// values to symbols. The table holds only symbols, so a value is stored once, and a lookup
+/// by `&str` builds nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     values: Vec<Value>,
-    map: HashMap<Value, Sym, BuildHasherDefault<ValueHasher>>,
+    /// A power-of-two number of slots, at most half full; each empty (0) or the low 32 bits
+    /// of the value's hash (its tag) above its symbol plus one. The slot index comes from the
+    /// hash's high bits, so the tag tells apart most values that meet in a run of slots.
+    slots: Vec<u64>,
 }
 
-/// A fast hasher for interned values: eight bytes at a time, each folded in with a 64x64->128
-/// bit multiply whose halves are xored, which mixes every input bit into every output bit.
-/// Values come from policies and their data files, which the organisation writes, not from
-/// requests; the table is bounded by the data size.
-#[derive(Debug, Default, Clone, Copy)]
-struct ValueHasher(u64);
-
-const VALUE_HASH_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl ValueHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        let m = u128::from(self.0 ^ word) * u128::from(VALUE_HASH_SEED);
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-}
-
-impl Hasher for ValueHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            // The length keeps "a" and "a\0" apart.
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
+/// Where a key was found, or the empty slot where it would go.
+enum Probe {
+    Found(Sym),
+    Vacant(usize),
 }
 
 impl Interner {
@@ -166,16 +120,79 @@ impl Interner {
         Self::default()
     }
 
-    pub fn intern(&mut self, value: Value) -> Sym {
-        let next = Sym(self.values.len() as u32);
-        // One hash and one probe, whether the value is new or not.
-        match self.map.entry(value) {
-            Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(e) => {
-                self.values.push(e.key().clone());
-                e.insert(next);
-                next
+    /// The slot index of hash `h` in a table of `len` slots (a power of two): its high bits.
+    #[inline]
+    fn home(h: u64, len: usize) -> usize {
+        // The high bits of a multiply-fold hash are its best mixed; `len` is at least 2.
+        (h >> (64 - len.trailing_zeros())) as usize
+    }
+
+    #[inline]
+    fn probe(&self, key: Key<'_>, h: u64) -> Probe {
+        let mask = self.slots.len() - 1;
+        let tag = h & 0xffff_ffff;
+        let mut i = Self::home(h, self.slots.len());
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return Probe::Vacant(i);
             }
+            if slot >> 32 == tag {
+                let sym = (slot as u32) - 1;
+                if self.values[sym as usize].key() == key {
+                    return Probe::Found(Sym(sym));
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The symbol of `key`, or the slot where it goes and its hash (after growing the table
+    /// to hold one more value).
+    #[inline]
+    fn find(&mut self, key: Key<'_>) -> Result<Sym, (usize, u64)> {
+        if (self.values.len() + 1) * 2 > self.slots.len() {
+            self.grow(self.values.len() + 1);
+        }
+        let h = key.hash();
+        match self.probe(key, h) {
+            Probe::Found(sym) => Ok(sym),
+            Probe::Vacant(i) => Err((i, h)),
+        }
+    }
+
+    /// Adds `value` in the empty slot `i` that [`Interner::find`] gave for its hash `h`.
+    #[inline]
+    fn insert(&mut self, i: usize, h: u64, value: Value) -> Sym {
+        let sym = self.values.len() as u32;
+        self.values.push(value);
+        self.slots[i] = h << 32 | u64::from(sym + 1);
+        Sym(sym)
+    }
+
+    /// Rebuilds the table with room for `wanted` values at most half full.
+    fn grow(&mut self, wanted: usize) {
+        let len = (wanted * 2).next_power_of_two().max(16);
+        if len <= self.slots.len() {
+            return;
+        }
+        self.slots = vec![0; len];
+        let mask = len - 1;
+        for (sym, value) in self.values.iter().enumerate() {
+            let h = value.key().hash();
+            let mut i = Self::home(h, len);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = h << 32 | (sym as u64 + 1);
+        }
+    }
+
+    /// Interns a value, moving it in if new.
+    pub fn intern(&mut self, value: Value) -> Sym {
+        match self.find(value.key()) {
+            Ok(sym) => sym,
+            Err((i, h)) => self.insert(i, h, value),
         }
     }
 
@@ -183,21 +200,77 @@ impl Interner {
     /// many values, to spare the table its rehashing as it grows).
     pub fn reserve(&mut self, additional: usize) {
         self.values.reserve(additional);
-        self.map.reserve(additional);
+        self.grow(self.values.len() + additional);
     }
 
+    /// Interns a string, copying it only if new.
     pub fn intern_str(&mut self, s: &str) -> Sym {
-        self.intern(Value::Str(s.to_string()))
+        match self.find(Key::Str(s)) {
+            Ok(sym) => sym,
+            Err((i, h)) => self.insert(i, h, Value::Str(s.to_string())),
+        }
+    }
+
+    /// Reads, all at once, the table slots and stored strings that interning `strs` will read
+    /// first, so that their memory latencies overlap instead of adding up. A bulk loader calls
+    /// it on a batch of strings before interning them one by one: on a large table nearly
+    /// every lookup misses the cache. Changes nothing.
+    pub fn prefetch_strs<'s>(&self, strs: impl IntoIterator<Item = &'s str>) {
+        const CHUNK: usize = 32;
+        if self.slots.is_empty() {
+            return;
+        }
+        let mut strs = strs.into_iter().peekable();
+        let mut seen = 0u64;
+        while strs.peek().is_some() {
+            // Each stage's loads are independent of one another, so the processor issues
+            // them together; a stage only waits for the one before it.
+            let mut slots = [0u64; CHUNK];
+            let mut n = 0;
+            for s in strs.by_ref().take(CHUNK) {
+                let h = Key::Str(s).hash();
+                let slot = self.slots[Self::home(h, self.slots.len())];
+                slots[n] = if slot >> 32 == h & 0xffff_ffff {
+                    slot
+                } else {
+                    0
+                };
+                n += 1;
+            }
+            let mut texts: [&[u8]; CHUNK] = [&[]; CHUNK];
+            for (text, &slot) in texts.iter_mut().zip(&slots[..n]) {
+                if slot != 0 {
+                    if let Value::Str(s) = &self.values[(slot as u32 - 1) as usize] {
+                        *text = s.as_bytes();
+                    }
+                }
+            }
+            for text in &texts[..n] {
+                seen ^= text.first().map_or(0, |&b| u64::from(b));
+            }
+        }
+        // Keeps the loads: their results are otherwise unused.
+        std::hint::black_box(seen);
+    }
+
+    fn lookup_key(&self, key: Key<'_>) -> Option<Sym> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        match self.probe(key, key.hash()) {
+            Probe::Found(sym) => Some(sym),
+            Probe::Vacant(_) => None,
+        }
     }
 
     /// The symbol of a value, if it was interned.
     pub fn lookup(&self, value: &Value) -> Option<Sym> {
-        self.map.get(value).copied()
+        self.lookup_key(value.key())
     }
 
     /// The symbol of the string `s`, if it was interned.
     pub fn lookup_str(&self, s: &str) -> Option<Sym> {
-        self.map.get(&Key::Str(s) as &dyn AsKey).copied()
+        self.lookup_key(Key::Str(s))
     }
 
     /// The value of a symbol. Symbols come only from this interner, so the index is valid.
@@ -220,5 +293,92 @@ impl Interner {
             return Ordering::Equal;
         }
         self.value(a).cmp(self.value(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_string())
+    }
+
+    #[test]
+    fn equal_values_share_a_symbol_and_types_stay_apart() {
+        let mut i = Interner::new();
+        let values = [
+            s(""),
+            s("a"),
+            s("a\0"),
+            s("1"),
+            s("true"),
+            s("12345678"),
+            s("123456789"),
+            Value::Int(1),
+            Value::Int(0),
+            Value::Int(-1),
+            Value::Bool(true),
+            Value::Bool(false),
+        ];
+        let syms: Vec<Sym> = values.iter().map(|v| i.intern(v.clone())).collect();
+        for (k, v) in values.iter().enumerate() {
+            assert_eq!(syms[k], Sym(k as u32), "{v} is new");
+            assert_eq!(i.intern(v.clone()), syms[k], "{v} again");
+            assert_eq!(i.lookup(v), Some(syms[k]));
+            assert_eq!(i.value(syms[k]), v);
+        }
+        assert_eq!(i.intern_str("a\0"), syms[2]);
+        assert_eq!(i.lookup_str("123456789"), Some(syms[6]));
+        assert_eq!(i.lookup_str("b"), None);
+        assert_eq!(i.lookup(&Value::Int(2)), None);
+        assert_eq!(i.len(), values.len());
+    }
+
+    #[test]
+    fn a_growing_table_keeps_every_symbol() {
+        let mut i = Interner::new();
+        assert_eq!(
+            i.lookup_str("user:u0"),
+            None,
+            "an empty interner finds nothing"
+        );
+        let n = 50_000u32;
+        for k in 0..n {
+            assert_eq!(i.intern_str(&format!("user:u{k}")), Sym(2 * k));
+            assert_eq!(i.intern(Value::Int(i64::from(k))), Sym(2 * k + 1));
+        }
+        let copy = i.clone();
+        for k in (0..n).rev() {
+            let text = format!("user:u{k}");
+            assert_eq!(copy.lookup_str(&text), Some(Sym(2 * k)));
+            assert_eq!(i.intern(Value::Str(text)), Sym(2 * k));
+            assert_eq!(i.lookup(&Value::Int(i64::from(k))), Some(Sym(2 * k + 1)));
+        }
+        assert_eq!(i.lookup_str(&format!("user:u{n}")), None);
+        assert_eq!(i.len(), 2 * n as usize);
+    }
+
+    #[test]
+    fn reserving_and_prefetching_change_no_symbol() {
+        let words: Vec<String> = (0..5_000)
+            .map(|k| format!("agent:a{k}-{}", k % 2))
+            .collect();
+        let mut plain = Interner::new();
+        let mut hinted = Interner::new();
+        hinted.prefetch_strs(words.iter().map(String::as_str));
+        hinted.reserve(3);
+        for chunk in words.chunks(100) {
+            hinted.prefetch_strs(chunk.iter().map(String::as_str));
+            hinted.reserve(chunk.len());
+            for w in chunk.iter().chain(chunk) {
+                assert_eq!(hinted.intern_str(w), plain.intern_str(w));
+            }
+        }
+        assert_eq!(hinted.len(), words.len());
+        for (k, w) in words.iter().enumerate() {
+            assert_eq!(hinted.lookup_str(w), Some(Sym(k as u32)));
+            assert_eq!(hinted.value(Sym(k as u32)), &Value::Str(w.clone()));
+        }
     }
 }

@@ -11,6 +11,7 @@ pub use interner::{Interner, Sym, Value};
 
 use crate::source::{SourceMap, Span};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Index of a relation in [`Program::relations`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,10 +111,11 @@ pub struct Rule {
 pub enum Origin {
     /// Written in a source file.
     Inline(Span),
-    /// Row `row` (0-based) of relation `relation` in a `--data` or `data` JSON file.
-    DataFile { file: String, row: usize },
+    /// Row `row` (0-based) of relation `relation` in a `--data` or `data` JSON file. The
+    /// file's name is shared by all its facts.
+    DataFile { file: Arc<str>, row: usize },
     /// Line `line` (1-based) of a `--facts` TSV file.
-    FactsFile { file: String, line: usize },
+    FactsFile { file: Arc<str>, line: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
