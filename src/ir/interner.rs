@@ -66,6 +66,22 @@ fn fold(h: u64, word: u64) -> u64 {
     (m as u64) ^ ((m >> 64) as u64)
 }
 
+/// Eight bytes as a word (little-endian); `bytes` holds exactly eight.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(bytes);
+    u64::from_le_bytes(w)
+}
+
+/// Four bytes as a word (little-endian); `bytes` holds exactly four.
+#[inline]
+fn half(bytes: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(bytes);
+    u32::from_le_bytes(w)
+}
+
 impl Key<'_> {
     /// A fast hash, eight bytes at a time. Values come from policies and their data files,
     /// which the organisation writes, not from requests; the table is bounded by the data size.
@@ -79,15 +95,26 @@ impl Key<'_> {
                 let mut h = fold(1, bytes.len() as u64);
                 let mut chunks = bytes.chunks_exact(8);
                 for chunk in &mut chunks {
-                    let mut word = [0u8; 8];
-                    word.copy_from_slice(chunk);
-                    h = fold(h, u64::from_le_bytes(word));
+                    h = fold(h, word(chunk));
                 }
                 let rest = chunks.remainder();
                 if !rest.is_empty() {
-                    let mut word = [0u8; 8];
-                    word[..rest.len()].copy_from_slice(rest);
-                    h = fold(h, u64::from_le_bytes(word));
+                    // The last eight bytes (overlapping the chunks before) when the string
+                    // has that many, else a word made of the few bytes there are.
+                    let last = match bytes.len() {
+                        8.. => word(&bytes[bytes.len() - 8..]),
+                        4..=7 => {
+                            let n = rest.len();
+                            u64::from(half(&rest[..4])) | u64::from(half(&rest[n - 4..])) << 32
+                        }
+                        _ => {
+                            let n = rest.len();
+                            u64::from(rest[0])
+                                | u64::from(rest[n / 2]) << 8
+                                | u64::from(rest[n - 1]) << 16
+                        }
+                    };
+                    h = fold(h, last);
                 }
                 h
             }
@@ -225,17 +252,20 @@ impl Interner {
         while strs.peek().is_some() {
             // Each stage's loads are independent of one another, so the processor issues
             // them together; a stage only waits for the one before it.
-            let mut slots = [0u64; CHUNK];
+            let mut hashes = [0u64; CHUNK];
             let mut n = 0;
             for s in strs.by_ref().take(CHUNK) {
-                let h = Key::Str(s).hash();
-                let slot = self.slots[Self::home(h, self.slots.len())];
-                slots[n] = if slot >> 32 == h & 0xffff_ffff {
-                    slot
-                } else {
-                    0
-                };
+                hashes[n] = Key::Str(s).hash();
                 n += 1;
+            }
+            let mut slots = [0u64; CHUNK];
+            for (slot, &h) in slots.iter_mut().zip(&hashes[..n]) {
+                *slot = self.slots[Self::home(h, self.slots.len())];
+            }
+            for (slot, &h) in slots.iter_mut().zip(&hashes[..n]) {
+                if *slot >> 32 != h & 0xffff_ffff {
+                    *slot = 0;
+                }
             }
             let mut texts: [&[u8]; CHUNK] = [&[]; CHUNK];
             for (text, &slot) in texts.iter_mut().zip(&slots[..n]) {
