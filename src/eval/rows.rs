@@ -35,12 +35,51 @@ impl Rows {
                 data,
             };
         }
-        let mut tuples: Vec<&[Sym]> = data.chunks_exact(arity).collect();
-        tuples.sort_unstable();
-        tuples.dedup();
-        let len = tuples.len();
-        let data = tuples.concat();
-        Rows { arity, len, data }
+        // Data files often list rows in the order their symbols were first interned, that is
+        // already sorted: one pass finds out.
+        if data
+            .chunks_exact(arity)
+            .zip(data.chunks_exact(arity).skip(1))
+            .all(|(a, b)| a < b)
+        {
+            return Rows {
+                arity,
+                len: count,
+                data,
+            };
+        }
+        let data = match arity {
+            1 => {
+                let mut data = data;
+                data.sort_unstable();
+                data.dedup();
+                data
+            }
+            // Pairs sort as single words: the first symbol in the high half.
+            2 => {
+                let mut pairs: Vec<u64> = data
+                    .chunks_exact(2)
+                    .map(|t| (u64::from(t[0].0) << 32) | u64::from(t[1].0))
+                    .collect();
+                pairs.sort_unstable();
+                pairs.dedup();
+                pairs
+                    .iter()
+                    .flat_map(|&p| [Sym((p >> 32) as u32), Sym(p as u32)])
+                    .collect()
+            }
+            _ => {
+                let mut tuples: Vec<&[Sym]> = data.chunks_exact(arity).collect();
+                tuples.sort_unstable();
+                tuples.dedup();
+                tuples.concat()
+            }
+        };
+        Rows {
+            arity,
+            len: data.len() / arity,
+            data,
+        }
     }
 
     /// Builds rows from `data` that already holds `count` tuples sorted and without duplicates
@@ -157,5 +196,50 @@ impl Model {
     /// Total number of tuples.
     pub fn total(&self) -> usize {
         self.rows.iter().map(Rows::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// `from_unsorted` against a set of tuples, for every shape it treats apart: sorted input,
+    /// repeats, arities 0 to 3.
+    #[test]
+    fn unsorted_rows_become_sorted_distinct_tuples() {
+        let mut x = 7u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            Sym(x % 40)
+        };
+        for arity in 0..4 {
+            for count in [0, 1, 2, 5, 300] {
+                let random: Vec<Sym> = (0..count * arity).map(|_| next()).collect();
+                let want: BTreeSet<Vec<Sym>> = random
+                    .chunks_exact(arity.max(1))
+                    .map(<[Sym]>::to_vec)
+                    .collect();
+                let sorted: Vec<Sym> = want.iter().flatten().copied().collect();
+                for data in [random.clone(), sorted.clone()] {
+                    let n = if arity == 0 {
+                        count
+                    } else {
+                        data.len() / arity
+                    };
+                    let rows = Rows::from_unsorted(arity, n, data);
+                    if arity == 0 {
+                        assert_eq!(rows.len(), usize::from(count > 0));
+                        continue;
+                    }
+                    let got: Vec<Vec<Sym>> = rows.iter().map(<[Sym]>::to_vec).collect();
+                    let want: Vec<Vec<Sym>> = want.iter().cloned().collect();
+                    assert_eq!(got, want, "arity {arity}, {count} tuples");
+                    assert_eq!(rows.len(), want.len());
+                }
+            }
+        }
     }
 }

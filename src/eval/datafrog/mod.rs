@@ -232,6 +232,9 @@ impl StratumRun<'_> {
             .iter()
             .map(|&r| program.relation(r).arity())
             .collect();
+        if !self.plans.iter().any(|p| p.incremental) {
+            return self.run_once::<T>(&arity);
+        }
 
         let mut iteration = Iteration::new();
         let vars: Vec<Variable<T>> = self
@@ -371,6 +374,81 @@ impl StratumRun<'_> {
                     data.extend_from_slice(&t.cols()[..a]);
                 }
                 Rows::from_sorted(a, done.len(), data)
+            })
+            .collect())
+    }
+}
+
+impl StratumRun<'_> {
+    /// A stratum whose rules read only earlier strata: its rules run once, and each relation
+    /// is its given tuples and its derivations, sorted and deduplicated in one go (no set of
+    /// seen tuples, no rounds). Limits are checked as the one round of [`StratumRun::run`]
+    /// would check them.
+    fn run_once<T: Tup>(&self, arity: &[usize]) -> Result<Vec<Rows>, EvalError> {
+        let program = self.program;
+        let limits = self.limits;
+        let n = self.locals.rels.len();
+        let mut sink: Sink<T> = Sink::new(n, limits.max_facts, self.start, limits.max_time);
+        let nd = self.indexes.dynamic.len();
+        let views = Views {
+            interner: &program.interner,
+            local_arity: arity,
+            delta: vec![&[][..]; n],
+            dyn_arity: self
+                .indexes
+                .dynamic
+                .iter()
+                .map(|k| program.relation(k.rel).arity())
+                .collect(),
+            dyn_old: vec![Vec::new(); nd],
+            dyn_new: vec![&[][..]; nd],
+            statics: self.statics,
+        };
+        for plan in self.plans {
+            exec::run_plan(&views, plan, &mut sink).map_err(|s| self.error(s))?;
+        }
+        let mut done: Vec<Vec<T>> = Vec::with_capacity(n);
+        for (buf, &r) in sink.bufs.iter_mut().zip(&self.locals.rels) {
+            let mut tuples = std::mem::take(buf);
+            tuples.extend(self.rows[r.index()].iter().map(T::from_cols));
+            tuples.sort_unstable();
+            tuples.dedup();
+            done.push(tuples);
+        }
+        // The checks of the round that would have added these tuples, if any.
+        if done.iter().any(|d| !d.is_empty()) {
+            if limits.max_iterations == 0 {
+                return Err(EvalError::IterationLimit {
+                    limit: limits.max_iterations,
+                    relation: rel_name(program, self.locals.rels[0]),
+                });
+            }
+            if self.start.elapsed() > limits.max_time {
+                return Err(EvalError::TimeLimit {
+                    limit: limits.max_time,
+                });
+            }
+            let mut total = self.outside;
+            let mut grew = (0, 0);
+            for (i, d) in done.iter().enumerate() {
+                total += d.len();
+                if d.len() > grew.1 {
+                    grew = (i, d.len());
+                }
+            }
+            if total > limits.max_facts {
+                return Err(self.error(Stop::Facts(grew.0)));
+            }
+        }
+        Ok(done
+            .into_iter()
+            .zip(arity)
+            .map(|(tuples, &a)| {
+                let mut data = Vec::with_capacity(tuples.len() * a);
+                for t in &tuples {
+                    data.extend_from_slice(&t.cols()[..a]);
+                }
+                Rows::from_sorted(a, tuples.len(), data)
             })
             .collect())
     }
