@@ -224,11 +224,7 @@ mod tests {
                     .collect();
                 let sorted: Vec<Sym> = want.iter().flatten().copied().collect();
                 for data in [random.clone(), sorted.clone()] {
-                    let n = if arity == 0 {
-                        count
-                    } else {
-                        data.len() / arity
-                    };
+                    let n = data.len().checked_div(arity).unwrap_or(count);
                     let rows = Rows::from_unsorted(arity, n, data);
                     if arity == 0 {
                         assert_eq!(rows.len(), usize::from(count > 0));
