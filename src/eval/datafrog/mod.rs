@@ -502,6 +502,14 @@ impl<T: Tup> Seen<T> {
         Some(i)
     }
 
+    /// Makes room for up to `additional` new tuples in the hash set of a relation that never
+    /// switches to a bitmap, so that a round's derivations grow it at most once.
+    fn reserve(&mut self, additional: usize) {
+        if self.bits == 0 {
+            self.hashed.reserve(additional);
+        }
+    }
+
     /// Adds `t`; whether it was new.
     #[inline]
     fn insert(&mut self, t: &T) -> bool {
@@ -554,6 +562,7 @@ impl<T: Tup> Seen<T> {
 /// derived tuple (a cache miss per step on large relations).
 fn flush<T: Tup>(sink: &mut Sink<T>, vars: &[Variable<T>], seen: &mut [Seen<T>]) {
     for ((buf, var), seen) in sink.bufs.iter_mut().zip(vars).zip(seen) {
+        seen.reserve(buf.len());
         buf.retain(|t| seen.insert(t));
         if !buf.is_empty() {
             var.insert(Relation::from_vec(std::mem::take(buf)));
