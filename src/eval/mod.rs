@@ -87,7 +87,7 @@ pub fn input_model(program: &Program, extra: &[crate::ir::Fact]) -> Model {
     let mut counts = vec![0usize; program.relations.len()];
     for fact in program.facts.iter().chain(extra) {
         let i = fact.rel.index();
-        flat[i].extend_from_slice(&fact.values);
+        flat[i].extend(fact.values.iter().copied());
         counts[i] += 1;
     }
     Model {

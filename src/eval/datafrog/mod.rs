@@ -371,7 +371,7 @@ impl StratumRun<'_> {
                 let done = var.complete();
                 let mut data = Vec::with_capacity(done.len() * a);
                 for t in done.iter() {
-                    data.extend_from_slice(&t.cols()[..a]);
+                    t.push_cols(a, &mut data);
                 }
                 Rows::from_sorted(a, done.len(), data)
             })
@@ -446,7 +446,7 @@ impl StratumRun<'_> {
             .map(|(tuples, &a)| {
                 let mut data = Vec::with_capacity(tuples.len() * a);
                 for t in &tuples {
-                    data.extend_from_slice(&t.cols()[..a]);
+                    t.push_cols(a, &mut data);
                 }
                 Rows::from_sorted(a, tuples.len(), data)
             })

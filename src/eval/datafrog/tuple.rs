@@ -17,20 +17,39 @@ pub(super) trait Tup: Clone + Ord + std::hash::Hash + 'static {
     fn from_cols(cols: &[Sym]) -> Self;
     /// The columns (the first `arity` are the relation's; the rest is padding).
     fn cols(&self) -> &[Sym];
+    /// Appends the first `arity` columns to `out`.
+    fn push_cols(&self, arity: usize, out: &mut Vec<Sym>) {
+        out.extend_from_slice(&self.cols()[..arity]);
+    }
 }
 
 impl<const N: usize> Tup for [Sym; N] {
     #[inline]
     fn from_cols(cols: &[Sym]) -> Self {
         let mut t = [Sym(0); N];
-        // The stratum's width is the maximum arity it stores, so `cols` fits.
-        t[..cols.len()].copy_from_slice(cols);
+        // The stratum's width is the maximum arity it stores, so `cols` fits. A full-width
+        // tuple is copied with a constant size, inline rather than by a call to `memcpy`.
+        if cols.len() == N {
+            t.copy_from_slice(cols);
+        } else {
+            t[..cols.len()].copy_from_slice(cols);
+        }
         t
     }
 
     #[inline]
     fn cols(&self) -> &[Sym] {
         self
+    }
+
+    #[inline]
+    fn push_cols(&self, arity: usize, out: &mut Vec<Sym>) {
+        // As in `from_cols`: full width copies with a constant size.
+        if arity == N {
+            out.extend_from_slice(self);
+        } else {
+            out.extend_from_slice(&self[..arity]);
+        }
     }
 }
 
