@@ -82,8 +82,11 @@ pub fn load_json_str(
     // Every row opens with `[`, and a row of data usually brings about one new string (a
     // principal, a resource): so the count of `[` bounds the facts and guesses the new
     // symbols. A quick pass that spares the vectors and the interner's table their regrowth
-    // (and its copies) on large files; wrong guesses only cost that regrowth.
-    let rows_guess = text.bytes().filter(|&b| b == b'[').count();
+    // (and its copies) on large files; wrong guesses only cost that regrowth. The guess is
+    // capped at one row per 16 bytes, so that odd files (`[[[[`) reserve no more than a few
+    // times their size.
+    let brackets = text.bytes().filter(|&b| b == b'[').count();
+    let rows_guess = brackets.min(text.len() / 16);
     program.interner.reserve(rows_guess);
     let mut loader = Loader {
         program,

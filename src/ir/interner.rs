@@ -191,6 +191,8 @@ impl Interner {
     /// Adds `value` in the empty slot `i` that [`Interner::find`] gave for its hash `h`.
     #[inline]
     fn insert(&mut self, i: usize, h: u64, value: Value) -> Sym {
+        // Symbols are 32 bits, as they were before this table: memory runs out long before
+        // 2^32 values (32 bytes each, plus their text).
         let sym = self.values.len() as u32;
         self.values.push(value);
         self.slots[i] = h << 32 | u64::from(sym + 1);
