@@ -717,3 +717,51 @@ fn limit_messages_name_the_limit_and_relation() {
         "evaluation stopped: more than 10 facts (while deriving `path`)"
     );
 }
+
+#[test]
+fn a_stratum_that_runs_once_counts_given_and_derived_tuples_once() {
+    // copy(X) :- n(X). over 10 values, with copy also given 5 of them and one more:
+    // copy holds 11 tuples, n 10; 21 in all.
+    let mut b = Build::default();
+    let n = b.rel("n", &[Type::Int]);
+    let copy = b.rel("copy", &[Type::Int]);
+    for i in 0..10 {
+        let s = b.i(i);
+        b.fact(n, vec![s]);
+    }
+    for i in [0, 2, 4, 6, 8, 99] {
+        let s = b.i(i);
+        b.fact(copy, vec![s]);
+    }
+    let r = b.rule(atom(copy, vec![v(0)]), vec![pos(n, vec![v(0)])]);
+    b.stratum(&[n], &[]);
+    b.stratum(&[copy], &[r]);
+    for engine in [Engine::Datafrog, Engine::Naive] {
+        let model = match run(&b.p, engine, limits()) {
+            Ok(m) => m,
+            Err(e) => panic!("{engine:?}: {e}"),
+        };
+        assert_eq!(model.get(copy).len(), 11, "{engine:?}");
+        let exact = run(
+            &b.p,
+            engine,
+            Limits {
+                max_facts: 21,
+                ..limits()
+            },
+        );
+        assert!(exact.is_ok(), "{engine:?}: {exact:?}");
+        let over = run(
+            &b.p,
+            engine,
+            Limits {
+                max_facts: 20,
+                ..limits()
+            },
+        );
+        assert!(
+            matches!(&over, Err(EvalError::FactLimit { limit: 20, relation }) if relation == "copy"),
+            "{engine:?}: {over:?}"
+        );
+    }
+}
