@@ -19,6 +19,7 @@ pub mod batch;
 pub mod cond;
 pub mod domain;
 pub mod index;
+pub mod principals;
 mod procedure;
 pub mod reference;
 pub mod request;

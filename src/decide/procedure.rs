@@ -6,7 +6,8 @@
 //! the request is denied.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::{covers_kind, ActionIndex, InstanceIndex};
+use super::index::{covers_kind, ActionIndex, InstanceIndex, PrincipalRuns};
+use super::principals::RefKey;
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
@@ -23,10 +24,10 @@ pub(super) struct Run<'a> {
     model: &'a Model,
     instances: &'a InstanceIndex,
     request: &'a Request,
-    /// Symbols of the first chain principals; `None` for a principal no relation mentions.
-    syms: [Option<Sym>; INLINE],
-    /// Symbols of the principals past [`INLINE`].
-    more: Vec<Option<Sym>>,
+    /// The instance runs of the first chain principals.
+    principals: [PrincipalRuns<'a>; INLINE],
+    /// The runs of the principals past [`INLINE`].
+    more: Vec<PrincipalRuns<'a>>,
     /// Indices into `program.policies` of the statements covering the action (of any
     /// resource kind: [`Run::statements`] filters by kind).
     candidates: Cow<'a, [usize]>,
@@ -46,13 +47,32 @@ impl<'a> Run<'a> {
         instances: &'a InstanceIndex,
         request: &'a Request,
     ) -> Run<'a> {
-        let mut syms = [None; INLINE];
+        let mut principals = [PrincipalRuns::default(); INLINE];
         let mut more = Vec::new();
-        for (pos, p) in request.chain().enumerate() {
-            let sym = lookup_principal(program, p);
-            match syms.get_mut(pos) {
-                Some(slot) => *slot = sym,
-                None => more.push(sym),
+        if request.chain_len() <= INLINE {
+            // Every key first, and each home slot read, so that the slots (likely uncached)
+            // are fetched from memory together rather than one after the other.
+            let mut keys: [Option<RefKey>; INLINE] = Default::default();
+            let mut touched = 0;
+            for (k, p) in keys.iter_mut().zip(request.chain()) {
+                let key = instances.key(&p.ty, &p.id);
+                touched ^= instances.touch(&key);
+                *k = Some(key);
+            }
+            std::hint::black_box(touched);
+            for ((slot, key), p) in principals.iter_mut().zip(&keys).zip(request.chain()) {
+                if let Some(key) = key {
+                    *slot = instances.principal(program, key, &p.ty, &p.id);
+                }
+            }
+        } else {
+            for (pos, p) in request.chain().enumerate() {
+                let key = instances.key(&p.ty, &p.id);
+                let runs = instances.principal(program, &key, &p.ty, &p.id);
+                match principals.get_mut(pos) {
+                    Some(slot) => *slot = runs,
+                    None => more.push(runs),
+                }
             }
         }
         Run {
@@ -60,16 +80,16 @@ impl<'a> Run<'a> {
             model,
             instances,
             request,
-            syms,
+            principals,
             more,
             candidates: actions.for_action(&request.action.name),
         }
     }
 
-    fn sym(&self, pos: usize) -> Option<Sym> {
-        match self.syms.get(pos) {
-            Some(s) => *s,
-            None => self.more.get(pos - INLINE).copied().flatten(),
+    fn principal(&self, pos: usize) -> Option<&PrincipalRuns<'a>> {
+        match self.principals.get(pos) {
+            Some(r) => Some(r),
+            None => self.more.get(pos - INLINE),
         }
     }
 
@@ -104,16 +124,20 @@ impl<'a> Run<'a> {
     /// The instances of statement `i` about the principal at chain position `pos` (none when
     /// its type filter excludes that principal).
     fn instances(&self, i: usize, p: &Policy, pos: usize) -> std::slice::ChunksExact<'a, Sym> {
-        let found = match (&p.principal, self.request.chain_at(pos), self.sym(pos)) {
-            (PrincipalMatch::Chain { ty }, Some(principal), Some(sym))
+        let found = match (
+            &p.principal,
+            self.request.chain_at(pos),
+            self.principal(pos),
+        ) {
+            (PrincipalMatch::Chain { ty }, Some(principal), Some(runs))
                 if ty.as_ref().is_none_or(|t| *t == principal.ty) =>
             {
-                Some(sym)
+                Some(runs)
             }
             _ => None,
         };
         match found {
-            Some(sym) => self.instances.instances(self.program, self.model, i, sym),
+            Some(runs) => self.instances.instances(self.program, self.model, i, runs),
             None => [].chunks_exact(1),
         }
     }
@@ -246,24 +270,5 @@ impl<'a> Run<'a> {
             }
         }
         failures
-    }
-}
-
-/// The symbol of a principal's ref (`type:id`), written into a stack buffer when it is short.
-fn lookup_principal(program: &Program, p: &Principal) -> Option<Sym> {
-    const CAP: usize = 128;
-    let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
-    let n = ty.len() + 1 + id.len();
-    if n > CAP {
-        return program.interner.lookup_str(&p.reference());
-    }
-    let mut buf = [0u8; CAP];
-    buf[..ty.len()].copy_from_slice(ty);
-    buf[ty.len()] = b':';
-    buf[ty.len() + 1..n].copy_from_slice(id);
-    match std::str::from_utf8(&buf[..n]) {
-        Ok(r) => program.interner.lookup_str(r),
-        // (two strings joined by an ASCII byte are UTF-8; this is not reached)
-        Err(_) => program.interner.lookup_str(&p.reference()),
     }
 }
