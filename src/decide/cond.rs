@@ -97,6 +97,9 @@ pub struct Env<'a> {
     pub row: &'a [Sym],
 }
 
+/// Lookups with at most this many arguments are evaluated by [`Env::eval_known`].
+const KNOWN_ARGS: usize = 8;
+
 /// A resolved operand: a known value (with the attribute it was read from, for messages), an
 /// unknown attribute, or `_`.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +223,108 @@ impl<'a> Env<'a> {
             }
             Cond::Lookup { rel, args, span } => self.lookup(*rel, args, *span),
         }
+    }
+
+    /// Evaluates `cond` when it is plainly true or false: every attribute it reads is known,
+    /// every comparison is between values of one type, and lookups have no unknown argument.
+    /// `None` otherwise; then [`Env::eval`] decides, with residuals and errors. Where this
+    /// answers, the answer is [`Env::eval`]'s, computed without building constraints or
+    /// errors.
+    pub fn eval_known(&self, cond: &Cond) -> Option<bool> {
+        match cond {
+            Cond::True => Some(true),
+            Cond::False => Some(false),
+            Cond::And(cs) => {
+                for c in cs {
+                    if !self.eval_known(c)? {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            }
+            Cond::Or(cs) => {
+                for c in cs {
+                    if self.eval_known(c)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+            Cond::Not(c) => self.eval_known(c).map(|b| !b),
+            Cond::Cmp { lhs, op, rhs, .. } => {
+                let ord = compare_refs(self.known(lhs)?, self.known(rhs)?)?;
+                Some(holds(*op, ord))
+            }
+            Cond::In { lhs, set, .. } => {
+                let l = self.known(lhs)?;
+                for t in set {
+                    if compare_refs(l, self.known(t)?)? == Ordering::Equal {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+            Cond::Lookup { rel, args, .. } => self.lookup_known(*rel, args),
+        }
+    }
+
+    /// The value of a term that is a known value (`None` for an unknown or invalid attribute,
+    /// `_`, or a column the row does not have).
+    fn known(&self, t: &CondTerm) -> Option<ValueRef<'a>> {
+        match t {
+            CondTerm::Const(s, _) => Some(ValueRef::of(self.program.interner.value(*s))),
+            CondTerm::Bound(n, _) => self
+                .row
+                .get(*n)
+                .map(|s| ValueRef::of(self.program.interner.value(*s))),
+            CondTerm::Wildcard(_) => None,
+            CondTerm::Attr(attr, _) => match self.request.attr_ref(attr, self.principal) {
+                AttrRef::Known(v) => Some(v),
+                AttrRef::Unknown | AttrRef::Invalid(_) => None,
+            },
+        }
+    }
+
+    /// [`Env::lookup`] when every argument is a known value or `_` (at most
+    /// [`KNOWN_ARGS`] of them).
+    fn lookup_known(&self, rel: RelId, args: &[CondTerm]) -> Option<bool> {
+        let rows = self.model.get(rel);
+        if rows.arity() != args.len() || args.len() > KNOWN_ARGS {
+            return None;
+        }
+        let mut values: [Option<ValueRef<'a>>; KNOWN_ARGS] = [None; KNOWN_ARGS];
+        for (v, a) in values.iter_mut().zip(args) {
+            *v = match a {
+                CondTerm::Wildcard(_) => None,
+                CondTerm::Const(..) | CondTerm::Bound(..) | CondTerm::Attr(..) => {
+                    Some(self.known(a)?)
+                }
+            };
+        }
+        // The symbols of the known arguments; a value never interned is in no tuple.
+        let mut pattern: [Option<Sym>; KNOWN_ARGS] = [None; KNOWN_ARGS];
+        for (p, v) in pattern.iter_mut().zip(&values[..args.len()]) {
+            if let Some(v) = v {
+                match lookup_ref(self.program, *v) {
+                    Some(s) => *p = Some(s),
+                    None => return Some(false),
+                }
+            }
+        }
+        let pattern = &pattern[..args.len()];
+        let mut prefix: [Sym; KNOWN_ARGS] = [Sym::default(); KNOWN_ARGS];
+        let mut k = 0;
+        for p in pattern.iter().map_while(|p| *p) {
+            prefix[k] = p;
+            k += 1;
+        }
+        let mut matching = rows.with_prefix(&prefix[..k]).filter(|t| {
+            pattern
+                .iter()
+                .zip(t.iter())
+                .all(|(p, s)| p.is_none_or(|p| p == *s))
+        });
+        Some(matching.next().is_some())
     }
 
     fn compare(&self, l: Operand, op: CmpOp, r: Operand, span: Span) -> Result<Tri, CondError> {

@@ -33,6 +33,44 @@ pub(super) struct Run<'a> {
     candidates: Cow<'a, [usize]>,
 }
 
+/// A list whose first [`SMALL`] items are kept inline (the rest spill to the heap).
+pub(super) struct Small<T> {
+    inline: [T; SMALL],
+    len: usize,
+    spill: Vec<T>,
+}
+
+/// Items a [`Small`] list keeps inline.
+const SMALL: usize = 8;
+
+impl<T: Copy + Default> Small<T> {
+    pub fn new() -> Self {
+        Small {
+            inline: [T::default(); SMALL],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = item,
+            None => self.spill.push(item),
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.inline[..self.len.min(SMALL)]
+            .iter()
+            .chain(self.spill.iter())
+    }
+}
+
 /// What a chain principal is granted: everything, or only under a residual constraint.
 pub(super) enum Granted {
     Always,
@@ -183,7 +221,13 @@ impl<'a> Run<'a> {
         row: &[Sym],
         pending: &mut Vec<(usize, Constraint)>,
     ) -> Result<(), Denial> {
-        match self.env(pos, row).eval(&p.cond) {
+        let env = self.env(pos, row);
+        let tri = match env.eval_known(&p.cond) {
+            Some(true) => Ok(Tri::True),
+            Some(false) => Ok(Tri::False),
+            None => env.eval(&p.cond),
+        };
+        match tri {
             Ok(Tri::False) => Ok(()),
             Ok(Tri::True) => Err(Denial::Forbidden {
                 id: p.id.clone(),
@@ -207,7 +251,7 @@ impl<'a> Run<'a> {
     /// instances' conditions; the indices of the permits that are not false are appended to
     /// `ids` as `(pos, statement)`, each once. A principal with nothing is the denial, with
     /// every covering statement's failure.
-    pub fn grants(&self, pos: usize, ids: &mut Vec<(usize, usize)>) -> Result<Granted, Denial> {
+    pub fn grants(&self, pos: usize, ids: &mut Small<(usize, usize)>) -> Result<Granted, Denial> {
         let mut always = false;
         let mut residual: Option<Constraint> = None;
         let from = ids.len();
@@ -221,7 +265,12 @@ impl<'a> Run<'a> {
                     principal: Some(self.reference(pos)),
                     error,
                 };
-                match env.eval(&p.cond).map_err(error)? {
+                let tri = match env.eval_known(&p.cond) {
+                    Some(true) => Tri::True,
+                    Some(false) => Tri::False,
+                    None => env.eval(&p.cond).map_err(error)?,
+                };
+                match tri {
                     Tri::False => continue,
                     Tri::True => always = true,
                     Tri::Residual(_) if always => {}
@@ -236,7 +285,7 @@ impl<'a> Run<'a> {
                         residual = Some(r);
                     }
                 }
-                if !ids[from..].iter().any(|&(_, j)| j == i) {
+                if !ids.iter().skip(from).any(|&(_, j)| j == i) {
                     ids.push((pos, i));
                 }
             }
@@ -261,7 +310,11 @@ impl<'a> Run<'a> {
         for (i, p) in self.statements(Effect::Permit) {
             for row in self.instances(i, p, pos) {
                 let env = self.env(Some(pos), row);
-                if let Ok(Tri::False) = env.eval(&p.cond) {
+                let false_ = match env.eval_known(&p.cond) {
+                    Some(known) => !known,
+                    None => matches!(env.eval(&p.cond), Ok(Tri::False)),
+                };
+                if false_ {
                     failures.push(Failure {
                         id: p.id.clone(),
                         detail: env.why_false(&p.cond),
