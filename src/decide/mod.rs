@@ -17,6 +17,8 @@
 
 pub mod batch;
 pub mod cond;
+#[cfg(test)]
+mod cond_tests;
 pub mod domain;
 pub mod index;
 pub mod principals;
