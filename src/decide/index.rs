@@ -6,18 +6,18 @@
 
 use super::principals::{PrincipalTable, RefKey};
 use crate::eval::{Model, Rows};
+use crate::hash::FastMap;
 use crate::ir::{ActionPat, PrincipalMatch, Program, Sym, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct ActionIndex {
-    exact: HashMap<String, Vec<usize>>,
-    families: HashMap<String, Vec<usize>>,
+    exact: FastMap<String, Vec<usize>>,
+    families: FastMap<String, Vec<usize>>,
     any: Vec<usize>,
     /// For every action name some statement names exactly: every statement covering it
     /// (exact, family and `*` patterns), ascending, each once.
-    merged: HashMap<String, Vec<usize>>,
+    merged: FastMap<String, Vec<usize>>,
 }
 
 impl ActionIndex {
@@ -125,6 +125,14 @@ pub struct PrincipalRuns<'i> {
     sym: Option<Sym>,
 }
 
+impl<'i> PrincipalRuns<'i> {
+    /// The indexed statements this principal has instances of, ascending (each once), with
+    /// where those instances lie ([`InstanceIndex::tuples`]).
+    pub fn runs(&self) -> impl Iterator<Item = (usize, Run)> + 'i {
+        self.runs.iter().map(|r| (r.policy as usize, *r))
+    }
+}
+
 /// Calls `f(principal, first tuple, number of tuples)` for each run of equal column 0 of
 /// `rows`, in order.
 fn runs_of(rows: &Rows, mut f: impl FnMut(Sym, usize, usize)) {
@@ -219,25 +227,19 @@ impl InstanceIndex {
     /// The ref `type:id` prepared for [`InstanceIndex::principal`]; call
     /// [`InstanceIndex::touch`] on the keys of every principal of a request before looking any
     /// of them up, so that their (likely uncached) slots are read together.
-    pub fn key(&self, ty: &str, id: &str) -> RefKey {
+    pub fn key<'r>(&self, ty: &'r str, id: &'r str) -> RefKey<'r> {
         self.principals.key(ty, id)
     }
 
     /// Reads `key`'s slot of the directory ahead of [`InstanceIndex::principal`].
     #[inline]
-    pub fn touch(&self, key: &RefKey) -> u32 {
+    pub fn touch(&self, key: &RefKey<'_>) -> u32 {
         self.principals.touch(key)
     }
 
     /// The runs of the principal whose ref `key` is; `program` must be the program the index
     /// was built from.
-    pub fn principal(
-        &self,
-        program: &Program,
-        key: &RefKey,
-        ty: &str,
-        id: &str,
-    ) -> PrincipalRuns<'_> {
+    pub fn principal(&self, program: &Program, key: &RefKey<'_>) -> PrincipalRuns<'_> {
         let runs = self
             .principals
             .get(key)
@@ -249,9 +251,36 @@ impl InstanceIndex {
         let sym = if self.searched.is_empty() {
             None
         } else {
+            let (ty, id) = key.parts();
             lookup_ref(program, ty, id)
         };
         PrincipalRuns { runs, sym }
+    }
+
+    /// Whether some statement's instances are searched in the model rather than indexed
+    /// (then [`PrincipalRuns::runs`] does not list them all).
+    pub fn searches(&self) -> bool {
+        !self.searched.is_empty()
+    }
+
+    /// The instances of statement `policy` that `run` (one of [`PrincipalRuns::runs`]) lists.
+    pub fn tuples<'m>(
+        &self,
+        program: &Program,
+        model: &'m Model,
+        policy: usize,
+        run: Run,
+    ) -> std::slice::ChunksExact<'m, Sym> {
+        let Some(p) = program.policies.get(policy) else {
+            return [].chunks_exact(1);
+        };
+        let rows = model.get(p.rel);
+        let arity = rows.arity();
+        let (start, len) = (run.start as usize, run.len as usize);
+        match rows.flat().get(start * arity..(start + len) * arity) {
+            Some(tuples) if arity > 0 => tuples.chunks_exact(arity),
+            Some(_) | None => [].chunks_exact(1),
+        }
     }
 
     /// The instances of statement `policy` about `principal` (from

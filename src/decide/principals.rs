@@ -44,73 +44,106 @@ impl Default for PrincipalTable {
     }
 }
 
-/// A ref prepared for lookup: its bytes and hash.
-#[derive(Debug, Clone)]
-pub struct RefKey {
+/// A ref `type:id` prepared for lookup: its hash and first bytes, borrowing its parts.
+#[derive(Debug, Clone, Copy)]
+pub struct RefKey<'r> {
     hash: u64,
     len: usize,
-    /// The ref, zero-padded, when it is at most [`STACK`] bytes.
-    stack: [u8; STACK],
-    /// The ref, when it is longer.
-    heap: Vec<u8>,
-}
-
-impl RefKey {
-    fn new(ty: &str, id: &str) -> RefKey {
-        RefKey::of_parts(&[ty.as_bytes(), b":", id.as_bytes()])
-    }
-
-    /// The key of the concatenation of `parts`.
-    fn of_parts(parts: &[&[u8]]) -> RefKey {
-        let len = parts.iter().map(|p| p.len()).sum();
-        let mut key = RefKey {
-            hash: 0,
-            len,
-            stack: [0; STACK],
-            heap: Vec::new(),
-        };
-        if len <= STACK {
-            let mut at = 0;
-            for p in parts {
-                key.stack[at..at + p.len()].copy_from_slice(p);
-                at += p.len();
-            }
-        } else {
-            key.heap.reserve_exact(len);
-            for p in parts {
-                key.heap.extend_from_slice(p);
-            }
-        }
-        key.hash = hash(key.bytes());
-        key
-    }
-
-    fn bytes(&self) -> &[u8] {
-        if self.len <= STACK {
-            &self.stack[..self.len]
-        } else {
-            &self.heap
-        }
-    }
-
     /// The first [`INLINE`] bytes, zero-padded (the whole ref when it is inline).
-    fn head(&self) -> [u8; INLINE] {
-        let mut head = [0; INLINE];
-        let b = self.bytes();
-        let n = b.len().min(INLINE);
-        head[..n].copy_from_slice(&b[..n]);
-        head
+    head: [u8; INLINE],
+    ty: &'r str,
+    id: &'r str,
+}
+
+impl<'r> RefKey<'r> {
+    fn new(ty: &'r str, id: &'r str) -> RefKey<'r> {
+        let len = ty.len() + 1 + id.len();
+        let mut head = [0u8; INLINE];
+        let hash = if len <= INLINE {
+            head[..ty.len()].copy_from_slice(ty.as_bytes());
+            head[ty.len()] = b':';
+            head[ty.len() + 1..len].copy_from_slice(id.as_bytes());
+            hash_head(&head, len)
+        } else if len <= STACK {
+            let mut buf = [0u8; STACK];
+            buf[..ty.len()].copy_from_slice(ty.as_bytes());
+            buf[ty.len()] = b':';
+            buf[ty.len() + 1..len].copy_from_slice(id.as_bytes());
+            head.copy_from_slice(&buf[..INLINE]);
+            hash_long(&buf[..len])
+        } else {
+            let mut buf = Vec::with_capacity(len);
+            buf.extend_from_slice(ty.as_bytes());
+            buf.push(b':');
+            buf.extend_from_slice(id.as_bytes());
+            head.copy_from_slice(&buf[..INLINE]);
+            hash_long(&buf)
+        };
+        RefKey {
+            hash,
+            len,
+            head,
+            ty,
+            id,
+        }
+    }
+
+    /// The type and the id.
+    pub fn parts(&self) -> (&'r str, &'r str) {
+        (self.ty, self.id)
+    }
+
+    /// Whether `bytes` is this ref.
+    fn is(&self, bytes: &[u8]) -> bool {
+        let (ty, id) = (self.ty.as_bytes(), self.id.as_bytes());
+        bytes.len() == self.len
+            && bytes.get(..ty.len()) == Some(ty)
+            && bytes.get(ty.len()) == Some(&b':')
+            && bytes.get(ty.len() + 1..) == Some(id)
     }
 }
 
-/// Word-at-a-time multiply-fold hash; the length seeds it, so that `a` and `a\0` differ.
-fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let fold = |h: u64, w: u64| {
-        let m = u128::from(h ^ w) * u128::from(K);
-        (m as u64) ^ ((m >> 64) as u64)
-    };
-    let mut h = (bytes.len() as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
+/// The first [`INLINE`] bytes of `bytes`, zero-padded.
+fn head_of(bytes: &[u8]) -> [u8; INLINE] {
+    let mut head = [0u8; INLINE];
+    let n = bytes.len().min(INLINE);
+    head[..n].copy_from_slice(&bytes[..n]);
+    head
+}
+
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// One word folded into the hash: a 64x64->128 bit multiply whose halves are xored.
+#[inline]
+fn fold(h: u64, w: u64) -> u64 {
+    let m = u128::from(h ^ w) * u128::from(K);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// The hash of a ref of `len` bytes; the length seeds it, so that `a` and `a\0` differ.
+fn seed(len: usize) -> u64 {
+    (len as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// The hash of a ref of at most [`INLINE`] bytes, given zero-padded.
+#[inline]
+fn hash_head(head: &[u8; INLINE], len: usize) -> u64 {
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&head[..8]);
+    hi.copy_from_slice(&head[8..]);
+    let h = fold(seed(len), u64::from_le_bytes(lo));
+    fold(fold(h, u64::from_le_bytes(hi)), K)
+}
+
+/// The hash of a ref of any length (for at most [`INLINE`] bytes, [`hash_head`]'s).
+fn hash_long(bytes: &[u8]) -> u64 {
+    if bytes.len() <= INLINE {
+        let mut head = [0u8; INLINE];
+        head[..bytes.len()].copy_from_slice(bytes);
+        return hash_head(&head, bytes.len());
+    }
+    let mut h = seed(bytes.len());
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
@@ -152,31 +185,32 @@ impl PrincipalTable {
     /// Maps the principal ref `reference` (`type:id`) to `value`, replacing what it mapped
     /// to.
     pub fn insert(&mut self, reference: &str, value: [u32; 2]) {
-        let key = RefKey::of_parts(&[reference.as_bytes()]);
-        if let Some(at) = self.find(&key) {
+        let bytes = reference.as_bytes();
+        let hash = hash_long(bytes);
+        if let Some(at) = self.probe(hash, bytes.len(), head_of(bytes), |b| b == bytes) {
             self.slots[at].value = value;
             return;
         }
         if (self.len + 1) * 8 > self.slots.len() * 5 {
             self.grow();
         }
-        let text = if key.len <= INLINE {
-            key.head()
+        let text = if bytes.len() <= INLINE {
+            head_of(bytes)
         } else {
             let mut text = [0; INLINE];
             text[..8].copy_from_slice(&(self.long.len() as u64).to_le_bytes());
-            self.long.extend_from_slice(key.bytes());
+            self.long.extend_from_slice(bytes);
             text
         };
         let slot = Slot {
-            tag: (key.hash >> 32) as u32,
+            tag: (hash >> 32) as u32,
             // (a ref longer than 4 GiB cannot be compared: its length is stored saturated,
             // and it is never found; nothing that long is a principal ref)
-            len: u32::try_from(key.len).unwrap_or(u32::MAX),
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
             value,
             text,
         };
-        self.place(key.hash, slot);
+        self.place(hash, slot);
         self.len += 1;
     }
 
@@ -193,7 +227,7 @@ impl PrincipalTable {
         let bigger = vec![Slot::default(); self.slots.len() * 2];
         let old = std::mem::replace(&mut self.slots, bigger);
         for s in old.into_iter().filter(|s| s.len != 0) {
-            let hash = hash(self.text_of(&s));
+            let hash = hash_long(self.text_of(&s));
             self.place(hash, s);
         }
     }
@@ -213,7 +247,7 @@ impl PrincipalTable {
     }
 
     /// The ref `type:id` prepared for [`PrincipalTable::get`].
-    pub fn key(&self, ty: &str, id: &str) -> RefKey {
+    pub fn key<'r>(&self, ty: &'r str, id: &'r str) -> RefKey<'r> {
         RefKey::new(ty, id)
     }
 
@@ -221,37 +255,37 @@ impl PrincipalTable {
     /// cache; returns a word of it, which the caller passes to [`std::hint::black_box`] (or
     /// the read may be left out).
     #[inline]
-    pub fn touch(&self, key: &RefKey) -> u32 {
+    pub fn touch(&self, key: &RefKey<'_>) -> u32 {
         let at = key.hash as usize & self.mask();
         self.slots.get(at).map_or(0, |s| s.tag)
     }
 
-    /// The slot index of `key`, if it is in the table.
+    /// The slot holding the ref of `len` bytes with this hash whose first bytes are `head`
+    /// and, when it is longer than [`INLINE`] bytes, whose bytes `long` accepts.
     #[inline]
-    fn find(&self, key: &RefKey) -> Option<usize> {
+    fn probe(
+        &self,
+        hash: u64,
+        len: usize,
+        head: [u8; INLINE],
+        long: impl Fn(&[u8]) -> bool,
+    ) -> Option<usize> {
         let mask = self.mask();
-        let tag = (key.hash >> 32) as u32;
-        let mut at = key.hash as usize & mask;
-        if key.len <= INLINE {
-            let text = key.head();
-            loop {
-                let s = self.slots.get(at)?;
-                if s.len == 0 {
-                    return None;
-                }
-                if s.tag == tag && s.len as usize == key.len && s.text == text {
-                    return Some(at);
-                }
-                at = (at + 1) & mask;
-            }
-        }
+        let tag = (hash >> 32) as u32;
+        let mut at = hash as usize & mask;
         loop {
             let s = self.slots.get(at)?;
             if s.len == 0 {
                 return None;
             }
-            if s.tag == tag && s.len as usize == key.len && self.text_of(s) == key.bytes() {
-                return Some(at);
+            if s.tag == tag && s.len as usize == len {
+                if len <= INLINE {
+                    if s.text == head {
+                        return Some(at);
+                    }
+                } else if long(self.text_of(s)) {
+                    return Some(at);
+                }
             }
             at = (at + 1) & mask;
         }
@@ -259,8 +293,9 @@ impl PrincipalTable {
 
     /// What `key` maps to.
     #[inline]
-    pub fn get(&self, key: &RefKey) -> Option<[u32; 2]> {
-        self.find(key).map(|at| self.slots[at].value)
+    pub fn get(&self, key: &RefKey<'_>) -> Option<[u32; 2]> {
+        self.probe(key.hash, key.len, key.head, |b| key.is(b))
+            .map(|at| self.slots[at].value)
     }
 
     /// What the ref `type:id` maps to.

@@ -98,15 +98,13 @@ impl<'a> Run<'a> {
                 *k = Some(key);
             }
             std::hint::black_box(touched);
-            for ((slot, key), p) in principals.iter_mut().zip(&keys).zip(request.chain()) {
-                if let Some(key) = key {
-                    *slot = instances.principal(program, key, &p.ty, &p.id);
-                }
+            for (slot, key) in principals.iter_mut().zip(keys.iter().flatten()) {
+                *slot = instances.principal(program, key);
             }
         } else {
             for (pos, p) in request.chain().enumerate() {
                 let key = instances.key(&p.ty, &p.id);
-                let runs = instances.principal(program, &key, &p.ty, &p.id);
+                let runs = instances.principal(program, &key);
                 match principals.get_mut(pos) {
                     Some(slot) => *slot = runs,
                     None => more.push(runs),
@@ -178,6 +176,55 @@ impl<'a> Run<'a> {
             Some(runs) => self.instances.instances(self.program, self.model, i, runs),
             None => [].chunks_exact(1),
         }
+    }
+
+    /// Calls `f(statement index, statement, instances)` for each covering permit with
+    /// instances about the principal at chain position `pos`, in statement order, stopping at
+    /// the first error.
+    fn each_permit(
+        &self,
+        pos: usize,
+        mut f: impl FnMut(usize, &'a Policy, std::slice::ChunksExact<'a, Sym>) -> Result<(), Denial>,
+    ) -> Result<(), Denial> {
+        let (Some(runs), Some(principal)) = (self.principal(pos), self.request.chain_at(pos))
+        else {
+            return Ok(());
+        };
+        if self.instances.searches() {
+            for (i, p) in self.statements(Effect::Permit) {
+                f(i, p, self.instances(i, p, pos))?;
+            }
+            return Ok(());
+        }
+        // The principal's runs and the candidates are both in statement order: walk them
+        // together. (A permit about the request as a whole grants nothing, and has no runs.)
+        let kind = self.request.resource.ty.as_str();
+        let mut cands = self.candidates.iter().copied().peekable();
+        for (i, run) in runs.runs() {
+            while cands.next_if(|&c| c < i).is_some() {}
+            match cands.peek() {
+                None => break,
+                Some(&c) if c != i => continue,
+                Some(_) => {}
+            }
+            let Some(p) = self.program.policies.get(i) else {
+                continue;
+            };
+            let covers = p.effect == Effect::Permit
+                && covers_kind(self.program, i, kind)
+                && match &p.principal {
+                    PrincipalMatch::Chain { ty } => ty.as_ref().is_none_or(|t| *t == principal.ty),
+                    PrincipalMatch::Request => false,
+                };
+            if covers {
+                f(
+                    i,
+                    p,
+                    self.instances.tuples(self.program, self.model, i, run),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     pub fn too_large(&self, id: Option<&str>, pos: usize, e: TooLarge) -> Denial {
@@ -255,10 +302,8 @@ impl<'a> Run<'a> {
         let mut always = false;
         let mut residual: Option<Constraint> = None;
         let from = ids.len();
-        for (i, p) in self.statements(Effect::Permit) {
-            // A permit about the request as a whole grants nothing (the checker rejects it):
-            // `instances` gives it none.
-            for row in self.instances(i, p, pos) {
+        self.each_permit(pos, |i, p, rows| {
+            for row in rows {
                 let env = self.env(Some(pos), row);
                 let error = |error| Denial::Error {
                     id: p.id.clone(),
@@ -289,7 +334,8 @@ impl<'a> Run<'a> {
                     ids.push((pos, i));
                 }
             }
-        }
+            Ok(())
+        })?;
         if always {
             return Ok(Granted::Always);
         }
@@ -307,8 +353,8 @@ impl<'a> Run<'a> {
     /// when this is asked).
     fn failures(&self, pos: usize) -> Vec<Failure> {
         let mut failures = Vec::new();
-        for (i, p) in self.statements(Effect::Permit) {
-            for row in self.instances(i, p, pos) {
+        let _ = self.each_permit(pos, |_, p, rows| {
+            for row in rows {
                 let env = self.env(Some(pos), row);
                 let false_ = match env.eval_known(&p.cond) {
                     Some(known) => !known,
@@ -321,7 +367,8 @@ impl<'a> Run<'a> {
                     });
                 }
             }
-        }
+            Ok(())
+        });
         failures
     }
 }
