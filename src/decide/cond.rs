@@ -633,14 +633,57 @@ impl Env<'_> {
         match (n, vals.next()) {
             (_, None) => {}
             (1, Some((_, v))) => {
-                let _ = write!(out, ": {v}");
+                out.push_str(": ");
+                write_value(out, *v);
             }
             (_, Some((a, v))) => {
-                let _ = write!(out, ": {} = {v}", Dotted(a));
+                let _ = write!(out, ": {} = ", Dotted(a));
+                write_value(out, *v);
                 for (a, v) in vals {
-                    let _ = write!(out, ", {} = {v}", Dotted(a));
+                    let _ = write!(out, ", {} = ", Dotted(a));
+                    write_value(out, *v);
                 }
             }
+        }
+    }
+}
+
+/// Appends `v` as its `Display` writes it (strings quoted and escaped as `Debug` does),
+/// without the formatting machinery for the common cases.
+pub(super) fn write_value(out: &mut String, v: ValueRef<'_>) {
+    use std::fmt::Write;
+    match v {
+        // Printable ASCII other than a quote and a backslash is written as is by `Debug`.
+        ValueRef::Str(s)
+            if s.bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') =>
+        {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
+        ValueRef::Int(i) => {
+            let mut digits = [0u8; 20];
+            let mut k = digits.len();
+            let mut n = i.unsigned_abs();
+            loop {
+                k -= 1;
+                digits[k] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            if i < 0 {
+                out.push('-');
+            }
+            // (ASCII digits)
+            out.extend(digits[k..].iter().map(|&d| char::from(d)));
+        }
+        ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        ValueRef::Str(_) => {
+            // (writing to a `String` does not fail)
+            let _ = write!(out, "{v}");
         }
     }
 }

@@ -198,3 +198,31 @@ fn why_false_names_the_failing_atoms_and_the_values_read() {
         r#"blocked(resource.region, _) failed: "US""#
     );
 }
+
+#[test]
+fn values_are_written_as_display_writes_them() {
+    use super::request::ValueRef;
+    let strs = [
+        "",
+        "US",
+        "a b~",
+        "quote\"d",
+        "back\\slash",
+        "tab\t",
+        "line\n",
+        "é",
+        "\u{7f}",
+        "'",
+    ];
+    let ints = [0, 7, -1, 200, 1001, i64::MIN, i64::MAX, -1_000_000];
+    let values = strs
+        .iter()
+        .map(|s| ValueRef::Str(s))
+        .chain(ints.iter().map(|&i| ValueRef::Int(i)))
+        .chain([ValueRef::Bool(true), ValueRef::Bool(false)]);
+    for v in values {
+        let mut out = String::from("x");
+        super::cond::write_value(&mut out, v);
+        assert_eq!(out, format!("x{v}"));
+    }
+}
