@@ -126,6 +126,13 @@ pub struct PrincipalRuns<'i> {
 }
 
 impl<'i> PrincipalRuns<'i> {
+    /// Reads the principal's first run, so that later reads find the runs in cache; returns a
+    /// word of it for [`std::hint::black_box`].
+    #[inline]
+    pub fn touch(&self) -> u32 {
+        self.runs.first().map_or(0, |r| r.policy)
+    }
+
     /// The indexed statements this principal has instances of, ascending (each once), with
     /// where those instances lie ([`InstanceIndex::tuples`]).
     pub fn runs(&self) -> impl Iterator<Item = (usize, Run)> + 'i {
