@@ -18,6 +18,7 @@ pub mod format;
 mod full;
 pub mod read;
 pub mod sign;
+pub mod strings;
 pub mod write;
 
 pub use fast::{Answer, Entity, Query, Val, Verdict, VerdictDenial};

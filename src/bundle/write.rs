@@ -9,6 +9,7 @@
 
 use super::fast::StrHasher;
 use super::format::{tag, Writer};
+use super::strings;
 use super::Manifest;
 use crate::eval::Model;
 use crate::ir::{
@@ -18,8 +19,8 @@ use crate::source::Span;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
-/// The value numbering of a bundle: strings in byte order, then ints in numeric order, then
-/// `false` and `true`.
+/// The value numbering of a bundle: strings in table order (by [`strings::hash`], then by
+/// their bytes), then ints in numeric order, then `false` and `true`.
 struct Numbering {
     /// Source symbol -> bundle symbol (`u32::MAX` for values the bundle does not hold).
     map: Vec<u32>,
@@ -30,21 +31,12 @@ struct Numbering {
     ints: Vec<i64>,
 }
 
-/// The first 16 bytes of `s`, zero padded, as a big-endian number: ordering strings by it,
-/// then by their bytes, orders them by their bytes, while most comparisons stay on numbers.
-fn prefix_key(s: &str) -> u128 {
-    let mut b = [0u8; 16];
-    let n = s.len().min(16);
-    b[..n].copy_from_slice(&s.as_bytes()[..n]);
-    u128::from_be_bytes(b)
-}
-
 impl Numbering {
     fn new(program: &Program, used: &[bool]) -> Numbering {
         // Strings are copied into one arena first, so sorting and writing them read compact
         // memory rather than one allocation per string.
         let mut arena = String::new();
-        let mut strs: Vec<(u128, (u32, u32), u32)> = Vec::new();
+        let mut strs: Vec<(u64, (u32, u32), u32)> = Vec::new();
         let mut ints: Vec<(i64, u32)> = Vec::new();
         let mut bools: Vec<(bool, u32)> = Vec::new();
         for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
@@ -52,7 +44,7 @@ impl Numbering {
                 Value::Str(x) => {
                     let at = (arena.len() as u32, x.len() as u32);
                     arena.push_str(x);
-                    strs.push((prefix_key(x), at, i as u32));
+                    strs.push((strings::hash(x.as_bytes()), at, i as u32));
                 }
                 Value::Int(v) => ints.push((*v, i as u32)),
                 Value::Bool(b) => bools.push((*b, i as u32)),
@@ -252,16 +244,43 @@ pub fn body(
     w.usize(model.total());
     out.section(tag::META, &w);
 
-    // Strings, front-coded: shared prefix length with the previous one, then the rest.
+    // Strings in table order: the prefixes (every `type:` that strings start with), then per
+    // string its prefix (0: none), the rest, and the profile of the principal it names + 1
+    // (0: none).
+    let mut profile_of = vec![0u32; num.strings.len()];
+    for &(who, prof) in &principals {
+        // Principals that are not strings cannot match a request's principal.
+        if let Some(p) = profile_of.get_mut(who as usize) {
+            *p = prof + 1;
+        }
+    }
+    let prefix_of = |s: &str| s.find(':').map_or(0, |i| i + 1);
+    let prefixes: Vec<&str> = (0..num.strings.len())
+        .map(|k| {
+            let s = num.string(k);
+            &s[..prefix_of(s)]
+        })
+        .filter(|p| !p.is_empty())
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .collect();
     let mut w = Writer::new();
+    w.usize(prefixes.len());
+    for p in &prefixes {
+        w.str(p);
+    }
     w.usize(num.strings.len());
-    let mut prev: &[u8] = &[];
-    for k in 0..num.strings.len() {
-        let b = num.string(k).as_bytes();
-        let shared = prev.iter().zip(b).take_while(|(x, y)| x == y).count();
-        w.usize(shared);
-        w.bytes(&b[shared..]);
-        prev = b;
+    for (k, &profile) in profile_of.iter().enumerate() {
+        let s = num.string(k);
+        let (pre, rest) = s.split_at(prefix_of(s));
+        let p = if pre.is_empty() {
+            0
+        } else {
+            prefixes.binary_search(&pre).map_or(0, |i| i + 1)
+        };
+        w.usize(p);
+        w.str(rest);
+        w.var(u64::from(profile));
     }
     out.section(tag::STRINGS, &w);
 
@@ -397,17 +416,6 @@ pub fn body(
         }
     }
     out.section(tag::PROFILES, &w);
-
-    // Principals by symbol: the gap from the previous one, then the profile.
-    let mut w = Writer::new();
-    w.usize(principals.len());
-    let mut next = 0u32;
-    for &(who, prof) in &principals {
-        w.var(u64::from(who - next));
-        next = who + 1;
-        w.var(u64::from(prof));
-    }
-    out.section(tag::PRINCIPALS, &w);
 
     let mut w = Writer::new();
     let order: Vec<u32> = (0..nvals)
