@@ -280,6 +280,8 @@ struct FPolicy {
     /// The kinds it covers, as indices into `Fast::kinds`.
     kinds: Box<[u32]>,
     cond: FCond,
+    /// The condition as a conjunction of request-slot tests, when it is one.
+    flat: Option<Box<[Pred]>>,
     /// For statements about the request: the index of its tuples in `rows`.
     rows: u32,
     /// Bound columns after the principal (chain statements).
@@ -322,59 +324,129 @@ impl FRows {
     }
 }
 
-/// Names (actions, families) to candidate lists: open addressing on [`strings::hash`].
+/// A test of one request slot against constants: one conjunct of a flat condition.
+#[derive(Debug, Clone, PartialEq)]
+enum Pred {
+    IntCmp(u32, CmpOp, i64),
+    StrEq(u32, bool, Box<[u8]>),
+    StrIn(u32, Box<[Box<[u8]>]>),
+}
+
+/// The conjuncts of `c` when it is `true` or a conjunction of slot tests.
+fn flatten(c: &FCond, out: &mut Vec<Pred>) -> bool {
+    match c {
+        FCond::True => true,
+        FCond::And(cs) => cs.iter().all(|c| flatten(c, out)),
+        FCond::IntCmp(i, op, v) => {
+            out.push(Pred::IntCmp(*i, *op, *v));
+            true
+        }
+        FCond::StrEq(i, n, v) => {
+            out.push(Pred::StrEq(*i, *n, v.clone()));
+            true
+        }
+        FCond::StrIn(i, set) => {
+            out.push(Pred::StrIn(*i, set.clone()));
+            true
+        }
+        FCond::False
+        | FCond::Or(_)
+        | FCond::Not(_)
+        | FCond::Cmp(..)
+        | FCond::In(..)
+        | FCond::Lookup(..) => false,
+    }
+}
+
+/// A flat condition over the request's slots: `Some(true|false)` when plainly true or false,
+/// `None` when a slot is unknown or of another type (the staged decider then answers). The
+/// conjuncts are tested in order, as [`Env::eval`] tests an `and`.
+#[inline]
+fn eval_flat(preds: &[Pred], attrs: &[Val<'_>]) -> Option<bool> {
+    for p in preds {
+        let holds = match p {
+            Pred::IntCmp(i, op, v) => match attrs.get(*i as usize) {
+                Some(Val::Int(x)) => holds(*op, x.cmp(v)),
+                _ => return None,
+            },
+            Pred::StrEq(i, negated, v) => match attrs.get(*i as usize) {
+                Some(Val::Str(x)) => strings::same(x.as_bytes(), v) != *negated,
+                _ => return None,
+            },
+            Pred::StrIn(i, set) => match attrs.get(*i as usize) {
+                Some(Val::Str(x)) => set.iter().any(|v| strings::same(x.as_bytes(), v)),
+                _ => return None,
+            },
+        };
+        if !holds {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// Names (actions, families) to candidate lists: names of at most [`strings::INLINE`]
+/// bytes in an open-addressing table keyed by their packed bytes, longer ones in a list.
 #[derive(Debug, Clone, Default)]
 struct Names {
-    /// (hash, entry + 1); 0 marks an empty slot. A power of two long, at most half full.
-    slots: Vec<(u64, u32)>,
-    names: Vec<Box<str>>,
-    lists: Vec<u32>,
+    /// (packed name, length, list + 1); 0 marks an empty slot. A power of two long, at most
+    /// half full.
+    slots: Vec<(u128, u32, u32)>,
+    bits: u32,
+    long: Vec<(Box<str>, u32)>,
+}
+
+#[inline]
+fn name_hash(t: u128, len: usize) -> u64 {
+    ((t as u64) ^ ((t >> 64) as u64).rotate_left(29) ^ len as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 impl Names {
     fn new(entries: Vec<(Box<str>, u32)>) -> Names {
-        let size = (entries.len() * 2).next_power_of_two().max(2);
-        let mut slots = vec![(0u64, 0u32); size];
-        let mut names = Vec::with_capacity(entries.len());
-        let mut lists = Vec::with_capacity(entries.len());
+        let bits = (entries.len() * 2)
+            .next_power_of_two()
+            .max(2)
+            .trailing_zeros();
+        let size = 1usize << bits;
+        let mut slots = vec![(0u128, 0u32, 0u32); size];
+        let mut long = Vec::new();
         for (name, list) in entries {
-            let h = strings::hash(name.as_bytes());
-            let mut i = h as usize & (size - 1);
-            while slots[i].1 != 0 {
+            let b = name.as_bytes();
+            if b.len() > strings::INLINE {
+                long.push((name, list));
+                continue;
+            }
+            let t = strings::pack(b);
+            let mut i = (name_hash(t, b.len()) >> (64 - bits)) as usize;
+            while slots[i].2 != 0 {
                 i = (i + 1) & (size - 1);
             }
-            names.push(name);
-            lists.push(list);
-            slots[i] = (h, names.len() as u32);
+            slots[i] = (t, b.len() as u32, list + 1);
         }
-        Names {
-            slots,
-            names,
-            lists,
-        }
+        Names { slots, bits, long }
     }
 
     #[inline]
     fn get(&self, name: &str) -> Option<u32> {
-        if self.names.is_empty() {
-            return None;
+        let b = name.as_bytes();
+        if b.len() > strings::INLINE {
+            return self
+                .long
+                .iter()
+                .find(|(n, _)| **n == *name)
+                .map(|(_, l)| *l);
         }
-        let h = strings::hash(name.as_bytes());
-        let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
+        let t = strings::pack(b);
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = (name_hash(t, b.len()) >> (64 - self.bits)) as usize;
         loop {
-            let (sh, e) = *self.slots.get(i)?;
-            if e == 0 {
+            let &(st, len, l) = self.slots.get(i)?;
+            if l == 0 {
                 return None;
             }
-            let k = e as usize - 1;
-            if sh == h
-                && self
-                    .names
-                    .get(k)
-                    .is_some_and(|n| strings::same(n.as_bytes(), name.as_bytes()))
-            {
-                return self.lists.get(k).copied();
+            if st == t && len as usize == b.len() {
+                return Some(l - 1);
             }
             i = (i + 1) & mask;
         }
@@ -400,6 +472,7 @@ pub struct Fast {
     any_list: u32,
     lists: Vec<List>,
     cands: Vec<u32>,
+    plans: Option<Plans>,
     /// Resource kinds and principal types statements name.
     kinds: Vec<Box<str>>,
     types: Vec<Box<str>>,
@@ -517,9 +590,17 @@ impl Fast {
                 cond: compiler
                     .cond(&p.cond, arity)
                     .map_err(|m| invalid(format!("statement `{}`: {m}", p.id)))?,
+                flat: None,
                 rows: rows_at,
                 width,
             });
+        }
+
+        for p in &mut policies {
+            let mut preds = Vec::new();
+            if flatten(&p.cond, &mut preds) {
+                p.flat = Some(preds.into());
+            }
         }
 
         // Candidate lists: per exact action name, per family (for actions no exact name
@@ -577,6 +658,7 @@ impl Fast {
         );
         // `*` matches names that no exact name or family matches; `"*"` is no action name.
         let any_list = list_of("*");
+        let plans = Plans::new(c, &lists, &cands);
         Ok(Fast {
             policies,
             actions,
@@ -584,6 +666,7 @@ impl Fast {
             any_list,
             lists,
             cands,
+            plans,
             kinds,
             types,
             rows,
@@ -607,13 +690,14 @@ impl Fast {
         }
     }
 
+    /// The candidate list of an action, and its number.
     #[inline]
-    fn candidates(&self, action: &str) -> List {
+    fn candidates(&self, action: &str) -> (u32, List) {
         let l = match self.actions.get(action) {
             Some(l) => l,
             None => self.family_list(action),
         };
-        self.lists.get(l as usize).copied().unwrap_or_default()
+        (l, self.lists.get(l as usize).copied().unwrap_or_default())
     }
 
     /// The list of the longest family that matches `action`, or of `*`.
@@ -651,7 +735,7 @@ impl Fast {
             let e = q.chain_at(pos)?;
             *p = c.strings.locate(e.ty, e.id);
         }
-        let list = self.candidates(q.action);
+        let (list_id, list) = self.candidates(q.action);
         let kind = code_of(&self.kinds, q.resource_type);
         let mut found = [Found {
             sym: NONE,
@@ -668,10 +752,6 @@ impl Fast {
             }
         }
         let cands = |(a, b): (u32, u32)| self.cands.get(a as usize..b as usize).unwrap_or_default();
-        let applies = |p: &FPolicy, pos: usize| {
-            (p.ty == NONE || p.ty == types[pos])
-                && (p.any_kind || (kind != NONE && p.kinds.contains(&kind)))
-        };
         fn env<'e, 'q>(
             fast: &'e Fast,
             c: &'e Contents,
@@ -720,7 +800,7 @@ impl Fast {
             }
             for pos in 0..n {
                 let prof = found[pos].profile;
-                if prof == NO_PROFILE || !applies(p, pos) {
+                if prof == NO_PROFILE || !applies(p, types[pos], kind) {
                     continue;
                 }
                 let Some((start, nrows)) = entry(c.profiles.entries(prof), &mut cursor[pos], pi)
@@ -745,32 +825,61 @@ impl Fast {
         // Permits: every chain principal needs one that holds.
         let mut grants = [(0u8, 0u32); 2 * MAX_GRANTS];
         let mut ng = 0usize;
-        let permits = cands(list.permits);
         for (pos, f) in found.iter().enumerate().take(n) {
             let mut any = false;
             if f.profile != NO_PROFILE {
+                let plan = self
+                    .plans
+                    .as_ref()
+                    .and_then(|pl| pl.get(list_id, f.profile));
+                let (planned, items) = match plan {
+                    Some(items) => (true, items),
+                    None => (false, &[][..]),
+                };
                 let entries = c.profiles.entries(f.profile);
                 let mut cur = 0;
-                for &pi in permits {
+                let mut next = 0;
+                let permits = cands(list.permits);
+                loop {
+                    // The next (statement, first row, row count): from the plan, or by
+                    // merging the list's permits with the profile's entries.
+                    let (pi, start, nrows) = if planned {
+                        let Some(&it) = items.get(next) else { break };
+                        next += 1;
+                        it
+                    } else {
+                        let Some(&pi) = permits.get(next) else { break };
+                        next += 1;
+                        match entry(entries, &mut cur, pi) {
+                            Some((start, nrows)) => (pi, start, nrows),
+                            None => continue,
+                        }
+                    };
                     let p = self.policies.get(pi as usize)?;
-                    if p.request || !applies(p, pos) {
+                    if !applies(p, types[pos], kind) {
                         continue;
                     }
-                    let Some((start, nrows)) = entry(entries, &mut cur, pi) else {
-                        continue;
+                    let held = if let (Some(preds), 0) = (&p.flat, p.width) {
+                        // The same for every instance: no bound columns.
+                        if nrows == 0 {
+                            false
+                        } else {
+                            eval_flat(preds, q.attrs)?
+                        }
+                    } else {
+                        let mut held = false;
+                        for k in 0..nrows as usize {
+                            let at = start as usize + k * p.width as usize;
+                            let row = c.profiles.rows.get(at..at + p.width as usize)?;
+                            held |= env(self, c, q, Some(pos), row, f.sym).eval(&p.cond)?;
+                        }
+                        held
                     };
-                    for k in 0..nrows as usize {
-                        let at = start as usize + k * p.width as usize;
-                        let row = c.profiles.rows.get(at..at + p.width as usize)?;
-                        if env(self, c, q, Some(pos), row, f.sym).eval(&p.cond)? {
-                            any = true;
-                            if !grants[..ng].contains(&(pos as u8, pi)) {
-                                if ng == grants.len() {
-                                    return None;
-                                }
-                                grants[ng] = (pos as u8, pi);
-                                ng += 1;
-                            }
+                    if held {
+                        any = true;
+                        if !grants[..ng].contains(&(pos as u8, pi)) {
+                            *grants.get_mut(ng)? = (pos as u8, pi);
+                            ng += 1;
                         }
                     }
                 }
@@ -957,6 +1066,68 @@ pub struct QueryBuf<'r> {
 
 fn valid_entity(e: &Entity<'_>) -> bool {
     !e.ty.is_empty() && !e.id.is_empty() && !strings::has_byte(e.ty.as_bytes(), b':')
+}
+
+/// Whether a statement applies to a principal of type `ty` and a resource of kind `kind`
+/// (codes, `NONE` for a type or kind no statement names).
+#[inline(always)]
+fn applies(p: &FPolicy, ty: u32, kind: u32) -> bool {
+    (p.ty == NONE || p.ty == ty) && (p.any_kind || (kind != NONE && p.kinds.contains(&kind)))
+}
+
+/// Per candidate list and profile, the profile's instances of the list's permits: a
+/// principal's permits without a search (built when lists x profiles is small).
+struct Plans {
+    profiles: usize,
+    /// `items[index[l * profiles + p].0..index[..].1]` for list `l` and profile `p`.
+    index: Vec<(u32, u32)>,
+    /// (statement, first row, row count), ascending by statement.
+    items: Vec<(u32, u32, u32)>,
+}
+
+/// Most (list, profile) pairs and items plans are built for.
+const MAX_PLANS: usize = 1 << 16;
+const MAX_PLAN_ITEMS: usize = 1 << 20;
+
+impl Plans {
+    fn new(c: &Contents, lists: &[List], cands: &[u32]) -> Option<Plans> {
+        let profiles = c.profiles.len();
+        if lists.len().checked_mul(profiles)? > MAX_PLANS {
+            return None;
+        }
+        let mut index = Vec::with_capacity(lists.len() * profiles);
+        let mut items = Vec::new();
+        for l in lists {
+            let permits = cands.get(l.permits.0 as usize..l.permits.1 as usize)?;
+            for prof in 0..profiles as u32 {
+                let entries = c.profiles.entries(prof);
+                let start = items.len() as u32;
+                let mut cur = 0;
+                for &pi in permits {
+                    if let Some((s, n)) = entry(entries, &mut cur, pi) {
+                        items.push((pi, s, n));
+                    }
+                }
+                if items.len() > MAX_PLAN_ITEMS {
+                    return None;
+                }
+                index.push((start, items.len() as u32));
+            }
+        }
+        Some(Plans {
+            profiles,
+            index,
+            items,
+        })
+    }
+
+    #[inline]
+    fn get(&self, list: u32, profile: u32) -> Option<&[(u32, u32, u32)]> {
+        let &(a, b) = self
+            .index
+            .get((list as usize).checked_mul(self.profiles)? + profile as usize)?;
+        self.items.get(a as usize..b as usize)
+    }
 }
 
 /// The instances of statement `pi` in a profile's entries (ascending by statement), searched

@@ -4,7 +4,7 @@
 
 use super::format::{tag, Reader};
 pub use super::strings::Strings;
-use super::strings::{StringsBuilder, NO_PROFILE};
+use super::strings::{buckets_for, StringsBuilder, NO_PROFILE};
 use super::{BundleError, Manifest};
 use crate::ir::{
     ActionPat, Attr, AttrRoot, CmpOp, ColumnInfo, Cond, CondTerm, Effect, Policy, PrincipalMatch,
@@ -423,9 +423,9 @@ pub fn decode(body: &[u8]) -> Result<Contents, BundleError> {
     })
 }
 
-/// The strings section: the prefixes, then every string (its prefix, the rest, the profile
-/// of the principal it names) in table order. Returns the table, the largest profile named
-/// and how many strings name one.
+/// The strings section: the prefixes, the sizes of the table's buckets, then every string
+/// (its prefix, the rest, the profile of the principal it names) in table order. Returns the
+/// table, the largest profile named and how many strings name one.
 fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleError> {
     let np = s.count(1)?;
     let mut prefixes = Vec::with_capacity(np);
@@ -433,7 +433,12 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
         prefixes.push(s.str()?.as_bytes());
     }
     let n = s.count(3)?;
-    let mut b = StringsBuilder::new(n);
+    let nb = buckets_for(n);
+    let mut counts = Vec::with_capacity(nb.min(s.remaining()));
+    for _ in 0..nb {
+        counts.push(s.var()?);
+    }
+    let mut b = StringsBuilder::new(n, counts).map_err(|m| s.error(m))?;
     let mut max_profile = None;
     let mut principals = 0;
     for _ in 0..n {
@@ -443,7 +448,10 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
             p => prefixes[p - 1],
         };
         // A UTF-8 prefix followed by a UTF-8 rest is UTF-8.
-        let rest = s.str()?.as_bytes();
+        let rest = s.bytes()?;
+        if !rest.is_ascii() {
+            std::str::from_utf8(rest).map_err(|_| s.error("string is not UTF-8"))?;
+        }
         let profile = match s.var()? {
             0 => NO_PROFILE,
             v => {
@@ -458,7 +466,8 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
         };
         b.push(pre, rest, profile).map_err(|m| s.error(m))?;
     }
-    Ok((b.finish(), max_profile, principals))
+    let table = b.finish().map_err(|m| s.error(m))?;
+    Ok((table, max_profile, principals))
 }
 
 fn root(s: &mut Reader<'_>) -> Result<AttrRoot, BundleError> {
@@ -616,7 +625,7 @@ fn op(s: &mut Reader<'_>) -> Result<CmpOp, BundleError> {
 mod tests {
     use super::*;
     use crate::bundle::format::Writer;
-    use crate::bundle::strings::hash;
+    use crate::bundle::strings::{bucket_counts, hash};
 
     /// A strings section of `(prefix, rest, profile + 1)` items, decoded.
     fn decode_strings(
@@ -629,6 +638,20 @@ mod tests {
             w.str(p);
         }
         w.usize(items.len());
+        for c in bucket_counts(
+            &items
+                .iter()
+                .map(|(p, rest, _)| {
+                    let mut whole = prefixes
+                        .get(p.wrapping_sub(1))
+                        .map_or(Vec::new(), |x| x.as_bytes().to_vec());
+                    whole.extend_from_slice(rest);
+                    hash(&whole)
+                })
+                .collect::<Vec<_>>(),
+        ) {
+            w.var(c);
+        }
         for (prefix, rest, profile) in items {
             w.usize(*prefix);
             w.bytes(rest);
@@ -665,17 +688,23 @@ mod tests {
     }
 
     #[test]
-    fn strings_out_of_order_are_refused() {
-        let (x, y) = ordered("a", "b");
-        let e = decode_strings(&[], &[(0, y.as_bytes(), 0), (0, x.as_bytes(), 0)])
-            .expect_err("not in table order");
-        assert!(e.to_string().contains("table order"), "{e}");
-        let e = decode_strings(&[], &[(0, b"a", 0), (0, b"a", 0)]).expect_err("a duplicate");
-        assert!(e.to_string().contains("table order"), "{e}");
+    fn bad_strings_are_refused() {
         let e = decode_strings(&[], &[(1, b"a", 0)]).expect_err("no such prefix");
         assert!(e.to_string().contains("prefix 1 out of range"), "{e}");
         let e = decode_strings(&[], &[(0, b"a", 1 << 33)]).expect_err("profile too large");
         assert!(e.to_string().contains("out of range"), "{e}");
+        // Bucket sizes that do not add up to the number of strings.
+        let mut w = Writer::new();
+        w.usize(0);
+        w.usize(1);
+        w.var(2);
+        w.usize(0);
+        w.bytes(b"a");
+        w.var(0);
+        let e = strings(&mut Reader::new(&w.buf, "strings"))
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("buckets"), "{e}");
     }
 
     #[test]

@@ -160,9 +160,10 @@ pub fn bucket(h: u64, buckets: usize) -> usize {
     ((u128::from(h) * buckets as u128) >> 64) as usize
 }
 
-/// How many buckets a table of `n` strings has (about two strings a bucket).
+/// How many buckets a table of `n` strings has (about four strings a bucket, so that the
+/// directory is small enough to stay in cache).
 pub fn buckets_for(n: usize) -> usize {
-    n.div_ceil(2).max(1)
+    n.div_ceil(4).max(1)
 }
 
 /// One string of the table.
@@ -203,130 +204,106 @@ pub struct Strings {
     buckets: usize,
 }
 
-/// Advises the kernel to back a large vector's pages with huge pages: fewer page faults
-/// while it is filled and fewer TLB misses while it is read.
-#[allow(unused_variables)]
-fn advise_huge<T>(v: &Vec<T>) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let bytes = v.capacity() * std::mem::size_of::<T>();
-        let p = v.as_ptr() as usize;
-        let (from, to) = ((p + HUGE - 1) & !(HUGE - 1), (p + bytes) & !(HUGE - 1));
-        if to > from {
-            // SAFETY: `from..to` lies within the vector's own allocation; MADV_HUGEPAGE only
-            // changes how the kernel backs those pages, never their contents or validity.
-            unsafe {
-                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-}
-
-/// Builds a [`Strings`] from strings given in table order, checking that order.
+/// Builds a [`Strings`] from the bucket sizes and the strings in table order, as the build
+/// step wrote them: nothing is hashed at load.
 pub struct StringsBuilder {
     s: Strings,
-    prev: Option<u64>,
 }
 
 impl StringsBuilder {
-    pub fn new(n: usize) -> StringsBuilder {
+    /// A table of `n` strings whose buckets (there must be [`buckets_for`]`(n)`) hold `counts`.
+    pub fn new(
+        n: usize,
+        counts: impl IntoIterator<Item = u64>,
+    ) -> Result<StringsBuilder, &'static str> {
         let buckets = buckets_for(n);
-        let slots = Vec::with_capacity(n);
-        if n * std::mem::size_of::<Slot>() >= 4 << 20 {
-            advise_huge(&slots);
+        let mut dir = Vec::with_capacity(buckets + 1);
+        let mut at: u64 = 0;
+        dir.push(0);
+        for c in counts {
+            at = at.saturating_add(c);
+            if at > n as u64 {
+                return Err("the buckets hold more strings than the table");
+            }
+            dir.push(at as u32);
         }
-        StringsBuilder {
+        if dir.len() != buckets + 1 {
+            return Err("wrong number of buckets");
+        }
+        if at != n as u64 {
+            return Err("the buckets hold fewer strings than the table");
+        }
+        Ok(StringsBuilder {
             s: Strings {
-                slots,
+                slots: Vec::with_capacity(n),
                 arena: Vec::new(),
-                dir: Vec::with_capacity(buckets + 1),
+                dir,
                 buckets,
             },
-            prev: None,
-        }
+        })
     }
 
-    /// Appends the string `pre` + `rest` (both UTF-8), naming `profile`. Fails unless it
-    /// comes strictly after the previous string in table order.
+    /// Appends the string `pre` + `rest` (both UTF-8), naming `profile`.
     #[inline]
     pub fn push(&mut self, pre: &[u8], rest: &[u8], profile: u32) -> Result<(), &'static str> {
         let len = pre.len() + rest.len();
-        let k = self.s.slots.len();
-        let (text, h) = if len <= INLINE {
-            let t = pack(pre) | shl(pack(rest), pre.len());
-            (t.to_le_bytes(), hash_packed(t, len))
+        let text = if len <= INLINE {
+            (pack(pre) | shl(pack(rest), pre.len())).to_le_bytes()
         } else {
             let at = self.s.arena.len();
             self.s.arena.extend_from_slice(pre);
             self.s.arena.extend_from_slice(rest);
             let mut text = [0u8; INLINE];
             text[..8].copy_from_slice(&(at as u64).to_le_bytes());
-            (text, hash(&self.s.arena[at..]))
+            text
         };
-        let len32 = u32::try_from(len).map_err(|_| "string too long")?;
-        if let Some(p) = self.prev {
-            if h < p {
-                return Err("strings are not in table order");
-            }
-            if h == p {
-                let prev = self.s.bytes(k - 1);
-                let this_inline;
-                let this: &[u8] = if len <= INLINE {
-                    this_inline = text;
-                    &this_inline[..len]
-                } else {
-                    let at = self.s.arena.len() - len;
-                    &self.s.arena[at..]
-                };
-                if prev >= this {
-                    return Err("strings are not in table order");
-                }
-            }
-        }
-        self.prev = Some(h);
-        let b = bucket(h, self.s.buckets) as u32;
-        while self.s.dir.len() <= b as usize {
-            self.s.dir.push(k as u32);
-        }
-        self.s.slots.push(Slot {
-            text,
-            len: len32,
-            profile,
-        });
+        let len = u32::try_from(len).map_err(|_| "string too long")?;
+        self.s.slots.push(Slot { text, len, profile });
         Ok(())
     }
 
-    pub fn finish(mut self) -> Strings {
-        let n = self.s.slots.len() as u32;
-        while self.s.dir.len() <= self.s.buckets {
-            self.s.dir.push(n);
+    /// The table, once every string was pushed.
+    pub fn finish(self) -> Result<Strings, &'static str> {
+        if self.s.dir.last().copied() != Some(self.s.slots.len() as u32) {
+            return Err("the table holds another number of strings than its buckets");
         }
-        self.s
+        Ok(self.s)
     }
+}
+
+/// The sizes of the buckets of strings with hashes `hashes` (in table order).
+pub fn bucket_counts(hashes: &[u64]) -> Vec<u64> {
+    let buckets = buckets_for(hashes.len());
+    let mut counts = vec![0u64; buckets];
+    for &h in hashes {
+        counts[bucket(h, buckets)] += 1;
+    }
+    counts
 }
 
 impl Strings {
     /// Builds a table from strings with their profiles, in any order (for tests and tools):
     /// returns the table and, for each input, its symbol.
     pub fn from_unordered(items: &[(&str, u32)]) -> Result<(Strings, Vec<u32>), BundleError> {
+        let err = |m: &str| BundleError::Malformed {
+            section: "strings",
+            offset: 0,
+            message: m.to_string(),
+        };
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by(|&a, &b| {
             let (x, y) = (items[a].0, items[b].0);
             (hash(x.as_bytes()), x).cmp(&(hash(y.as_bytes()), y))
         });
-        let mut b = StringsBuilder::new(items.len());
+        let hashes: Vec<u64> = order.iter().map(|&i| hash(items[i].0.as_bytes())).collect();
+        let mut b = StringsBuilder::new(items.len(), bucket_counts(&hashes)).map_err(err)?;
         let mut syms = vec![0u32; items.len()];
         for (k, &i) in order.iter().enumerate() {
             b.push(b"", items[i].0.as_bytes(), items[i].1)
-                .map_err(|m| BundleError::Malformed {
-                    section: "strings",
-                    offset: 0,
-                    message: format!("`{}`: {m}", items[i].0),
-                })?;
+                .map_err(err)?;
             syms[i] = k as u32;
         }
-        Ok((b.finish(), syms))
+        Ok((b.finish().map_err(err)?, syms))
     }
 
     pub fn len(&self) -> usize {
@@ -557,21 +534,14 @@ mod tests {
     }
 
     #[test]
-    fn strings_out_of_table_order_are_refused() {
-        let (a, b) = ("alpha", "beta");
-        let (first, second) = if (hash(a.as_bytes()), a) < (hash(b.as_bytes()), b) {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let mut t = StringsBuilder::new(2);
-        assert!(t.push(b"", second.as_bytes(), NO_PROFILE).is_ok());
-        assert!(t.push(b"", first.as_bytes(), NO_PROFILE).is_err());
-        let mut t = StringsBuilder::new(2);
-        assert!(t.push(b"", first.as_bytes(), NO_PROFILE).is_ok());
-        assert!(
-            t.push(b"", first.as_bytes(), NO_PROFILE).is_err(),
-            "a duplicate"
-        );
+    fn bucket_sizes_must_add_up() {
+        assert!(StringsBuilder::new(4, [4]).is_ok());
+        assert!(StringsBuilder::new(4, [3]).is_err(), "too few");
+        assert!(StringsBuilder::new(4, [5]).is_err(), "too many");
+        assert!(StringsBuilder::new(4, [2, 2]).is_err(), "a bucket too many");
+        assert!(StringsBuilder::new(4, [u64::MAX, 5]).is_err(), "overflow");
+        let mut b = StringsBuilder::new(2, [2]).expect("valid buckets");
+        assert!(b.push(b"", b"a", NO_PROFILE).is_ok());
+        assert!(b.finish().is_err(), "one string short");
     }
 }

@@ -28,6 +28,8 @@ struct Numbering {
     /// the bundle's numbering in it.
     arena: String,
     strings: Vec<(u32, u32)>,
+    /// The hash of each string, in the bundle's numbering.
+    hashes: Vec<u64>,
     ints: Vec<i64>,
 }
 
@@ -66,6 +68,7 @@ impl Numbering {
         }
         Numbering {
             map,
+            hashes: strs.iter().map(|&(h, _, _)| h).collect(),
             strings: strs.into_iter().map(|(_, at, _)| at).collect(),
             arena,
             ints: ints.into_iter().map(|(v, _)| v).collect(),
@@ -270,6 +273,9 @@ pub fn body(
         w.str(p);
     }
     w.usize(num.strings.len());
+    for c in strings::bucket_counts(&num.hashes) {
+        w.var(c);
+    }
     for (k, &profile) in profile_of.iter().enumerate() {
         let s = num.string(k);
         let (pre, rest) = s.split_at(prefix_of(s));
