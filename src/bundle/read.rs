@@ -44,6 +44,7 @@ impl Profiles {
         self.len() == 0
     }
 
+    #[inline]
     pub fn entries(&self, profile: u32) -> &[(u32, u32, u32)] {
         let i = profile as usize;
         match (self.start.get(i), self.start.get(i + 1)) {

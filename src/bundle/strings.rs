@@ -48,13 +48,19 @@ pub fn pack(b: &[u8]) -> u128 {
     let b = &b[..b.len().min(INLINE)];
     let n = b.len();
     if n >= 8 {
-        u128::from(le64(b)) | (u128::from(le64(&b[n - 8..])) << (8 * (n - 8)))
+        // The last 8 bytes, shifted down past the ones the first word already holds.
+        let hi = le64(&b[n - 8..])
+            .checked_shr(8 * (INLINE - n) as u32)
+            .unwrap_or(0);
+        u128::from(le64(b)) | (u128::from(hi) << 64)
     } else if n >= 4 {
-        u128::from(le32(b)) | (u128::from(le32(&b[n - 4..])) << (8 * (n - 4)))
+        u128::from(u64::from(le32(b)) | (u64::from(le32(&b[n - 4..])) << (8 * (n - 4))))
     } else if n > 0 {
-        u128::from(b[0])
-            | (u128::from(b[n / 2]) << (8 * (n / 2)))
-            | (u128::from(b[n - 1]) << (8 * (n - 1)))
+        u128::from(
+            u32::from(b[0])
+                | (u32::from(b[n / 2]) << (8 * (n / 2)))
+                | (u32::from(b[n - 1]) << (8 * (n - 1))),
+        )
     } else {
         0
     }
@@ -64,12 +70,20 @@ pub fn pack(b: &[u8]) -> u128 {
 /// words, without a call to `memcmp`.
 #[inline]
 pub fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && if a.len() <= INLINE {
-            pack(a) == pack(b)
-        } else {
-            a == b
-        }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two overlapping loads cover a short string.
+    if (8..=INLINE).contains(&n) {
+        le64(a) == le64(b) && le64(&a[n - 8..]) == le64(&b[n - 8..])
+    } else if (4..8).contains(&n) {
+        le32(a) == le32(b) && le32(&a[n - 4..]) == le32(&b[n - 4..])
+    } else if n < 4 {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else {
+        a == b
+    }
 }
 
 /// Whether `b` holds the byte `x` (not zero), word-wise for short strings.
