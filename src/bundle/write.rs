@@ -11,7 +11,7 @@ use super::fast::StrHasher;
 use super::format::{tag, Writer};
 use super::strings;
 use super::Manifest;
-use crate::eval::Model;
+use crate::eval::{Model, Rows};
 use crate::ir::{
     ActionPat, AttrRoot, Cond, CondTerm, Effect, PrincipalMatch, Program, RelKind, Sym, Type, Value,
 };
@@ -114,6 +114,12 @@ fn collect_cond_syms(c: &Cond, out: &mut [bool], lookups: &mut BTreeSet<u32>) {
     }
 }
 
+/// Tuple `k` of `rows`.
+fn tuple(rows: &Rows, k: usize) -> Option<&[Sym]> {
+    let a = rows.arity();
+    rows.flat().get(k * a..(k + 1) * a)
+}
+
 /// What the builder reports besides the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildStats {
@@ -173,59 +179,42 @@ pub fn body(
     }
     let num = Numbering::new(program, &used);
 
-    // Per principal, the instances of every chain statement: (principal, statement, row
-    // index in source order), sorted, then encoded flat as [statement, count, rows...] runs.
-    // A counting sort on the principal: statements and rows are visited in ascending order,
-    // so each principal's run comes out sorted too.
-    let keyed_rows = || {
-        keyed.iter().filter_map(|&i| {
+    // Per principal, the instances of every chain statement, encoded flat as [statement,
+    // count, bound columns...] runs. Every statement's rows are sorted by principal, so a
+    // merge over the statements visits each principal's instances together, statements in
+    // ascending order and each statement's rows in source order, reading memory in order.
+    let keyed_rows: Vec<(u32, &Rows)> = keyed
+        .iter()
+        .filter_map(|&i| {
             let rows = model.rows.get(program.policies[i].rel.index())?;
-            (rows.arity() > 0).then_some((i, rows))
+            (rows.arity() > 0 && !rows.is_empty()).then_some((i as u32, rows))
         })
-    };
-    let nsyms = num.strings.len() + num.ints.len() + 2;
-    let mut starts = vec![0usize; nsyms + 1];
-    for (_, rows) in keyed_rows() {
-        for t in rows.iter() {
-            // Every principal was marked used, so it has a bundle symbol.
-            if let Some(c) = starts.get_mut(num.sym(t[0]) as usize + 1) {
-                *c += 1;
-            }
-        }
-    }
-    for w in 0..nsyms {
-        starts[w + 1] += starts[w];
-    }
-    let mut inst: Vec<(u32, u32, u32)> = vec![(0, 0, 0); starts[nsyms]];
-    for (i, rows) in keyed_rows() {
-        for (k, t) in rows.iter().enumerate() {
-            let who = num.sym(t[0]);
-            if let Some(at) = starts.get_mut(who as usize) {
-                inst[*at] = (who, i as u32, k as u32);
-                *at += 1;
-            }
-        }
-    }
-    let mut enc: Vec<u32> = Vec::with_capacity(inst.len() * 2);
+        .collect();
+    let mut cursor = vec![0usize; keyed_rows.len()];
+    let mut enc: Vec<u32> = Vec::new();
     let mut spans: Vec<(u32, usize, usize)> = Vec::new(); // (principal, start, end) in enc
-    let mut k = 0;
-    while k < inst.len() {
-        let who = inst[k].0;
+    loop {
+        // The smallest principal any statement's rows are at.
+        let who = keyed_rows
+            .iter()
+            .zip(&cursor)
+            .filter_map(|(&(_, rows), &k)| tuple(rows, k).map(|t| t[0]))
+            .min();
+        let Some(who) = who else { break };
         let start = enc.len();
-        while k < inst.len() && inst[k].0 == who {
-            let pi = inst[k].1;
-            let rows = &model.rows[program.policies[pi as usize].rel.index()];
-            let count_at = enc.len() + 1;
-            enc.extend([pi, 0]);
-            while k < inst.len() && inst[k].0 == who && inst[k].1 == pi {
-                let (r, a) = (inst[k].2 as usize, rows.arity());
-                let t = &rows.flat()[r * a..(r + 1) * a];
+        for (&(pi, rows), k) in keyed_rows.iter().zip(cursor.iter_mut()) {
+            let mut count_at = None;
+            while let Some(t) = tuple(rows, *k).filter(|t| t[0] == who) {
+                let at = *count_at.get_or_insert_with(|| {
+                    enc.extend([pi, 0]);
+                    enc.len() - 1
+                });
                 enc.extend(t[1..].iter().map(|&s| num.sym(s)));
-                enc[count_at] += 1;
-                k += 1;
+                enc[at] += 1;
+                *k += 1;
             }
         }
-        spans.push((who, start, enc.len()));
+        spans.push((num.sym(who), start, enc.len()));
     }
     let mut profile_ids: HashMap<&[u32], u32, BuildHasherDefault<StrHasher>> = HashMap::default();
     let mut profiles: Vec<&[u32]> = Vec::new();
@@ -258,15 +247,20 @@ pub fn body(
         }
     }
     let prefix_of = |s: &str| s.find(':').map_or(0, |i| i + 1);
-    let prefixes: Vec<&str> = (0..num.strings.len())
-        .map(|k| {
-            let s = num.string(k);
-            &s[..prefix_of(s)]
-        })
-        .filter(|p| !p.is_empty())
-        .collect::<BTreeSet<&str>>()
-        .into_iter()
-        .collect();
+    // Distinct prefixes, sorted; each string's prefix number is looked up by the prefix.
+    let mut seen: HashMap<&str, u32, BuildHasherDefault<StrHasher>> = HashMap::default();
+    for k in 0..num.strings.len() {
+        let s = num.string(k);
+        let p = &s[..prefix_of(s)];
+        if !p.is_empty() {
+            seen.entry(p).or_insert(0);
+        }
+    }
+    let mut prefixes: Vec<&str> = seen.keys().copied().collect();
+    prefixes.sort_unstable();
+    for (i, p) in prefixes.iter().enumerate() {
+        seen.insert(p, i as u32 + 1);
+    }
     let mut w = Writer::new();
     w.usize(prefixes.len());
     for p in &prefixes {
@@ -279,12 +273,7 @@ pub fn body(
     for (k, &profile) in profile_of.iter().enumerate() {
         let s = num.string(k);
         let (pre, rest) = s.split_at(prefix_of(s));
-        let p = if pre.is_empty() {
-            0
-        } else {
-            prefixes.binary_search(&pre).map_or(0, |i| i + 1)
-        };
-        w.usize(p);
+        w.var(u64::from(seen.get(pre).copied().unwrap_or(0)));
         w.str(rest);
         w.var(u64::from(profile));
     }
