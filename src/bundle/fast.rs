@@ -774,6 +774,14 @@ impl Fast {
         // position) is evaluated before answering, so that the answer does not depend on the
         // order of instances (which differs between the bundle's numbering and the source's).
         let mut cursor = [0usize; MAX_CHAIN];
+        let mut clear = [false; MAX_CHAIN];
+        for (pos, f) in found.iter().enumerate().take(n) {
+            clear[pos] = f.profile == NO_PROFILE
+                || self
+                    .plans
+                    .as_ref()
+                    .is_some_and(|pl| pl.no_forbids(list_id, f.profile));
+        }
         for &pi in cands(list.forbids) {
             let p = self.policies.get(pi as usize)?;
             if p.request {
@@ -800,7 +808,7 @@ impl Fast {
             }
             for pos in 0..n {
                 let prof = found[pos].profile;
-                if prof == NO_PROFILE || !applies(p, types[pos], kind) {
+                if clear[pos] || !applies(p, types[pos], kind) {
                     continue;
                 }
                 let Some((start, nrows)) = entry(c.profiles.entries(prof), &mut cursor[pos], pi)
@@ -1083,6 +1091,8 @@ struct Plans {
     index: Vec<(u32, u32)>,
     /// (statement, first row, row count), ascending by statement.
     items: Vec<(u32, u32, u32)>,
+    /// Whether the profile has instances of the list's forbids, by the same index.
+    forbids: Vec<bool>,
 }
 
 /// Most (list, profile) pairs and items plans are built for.
@@ -1097,10 +1107,14 @@ impl Plans {
         }
         let mut index = Vec::with_capacity(lists.len() * profiles);
         let mut items = Vec::new();
+        let mut forbids = Vec::with_capacity(lists.len() * profiles);
         for l in lists {
             let permits = cands.get(l.permits.0 as usize..l.permits.1 as usize)?;
+            let fs = cands.get(l.forbids.0 as usize..l.forbids.1 as usize)?;
             for prof in 0..profiles as u32 {
                 let entries = c.profiles.entries(prof);
+                let mut cur = 0;
+                forbids.push(fs.iter().any(|&pi| entry(entries, &mut cur, pi).is_some()));
                 let start = items.len() as u32;
                 let mut cur = 0;
                 for &pi in permits {
@@ -1118,7 +1132,17 @@ impl Plans {
             profiles,
             index,
             items,
+            forbids,
         })
+    }
+
+    /// Whether the profile has no instance of the list's forbids.
+    #[inline]
+    fn no_forbids(&self, list: u32, profile: u32) -> bool {
+        (list as usize)
+            .checked_mul(self.profiles)
+            .and_then(|i| self.forbids.get(i + profile as usize))
+            .is_some_and(|f| !f)
     }
 
     #[inline]
