@@ -702,9 +702,7 @@ mod tests {
         w.usize(0);
         w.bytes(b"a");
         w.var(0);
-        let e = strings(&mut Reader::new(&w.buf, "strings"))
-            .err()
-            .expect("refused");
+        let e = strings(&mut Reader::new(&w.buf, "strings")).expect_err("refused");
         assert!(e.to_string().contains("buckets"), "{e}");
     }
 

@@ -66,11 +66,21 @@ impl Numbering {
         for &(b, s) in &bools {
             map[s as usize] = (strs.len() + ints.len() + usize::from(b)) as u32;
         }
+        // The arena again, in table order, so that writing the strings reads it in order.
+        let mut sorted = String::with_capacity(arena.len());
+        let strings = strs
+            .iter()
+            .map(|&(_, at, _)| {
+                let to = (sorted.len() as u32, at.1);
+                sorted.push_str(text(at));
+                to
+            })
+            .collect();
         Numbering {
             map,
             hashes: strs.iter().map(|&(h, _, _)| h).collect(),
-            strings: strs.into_iter().map(|(_, at, _)| at).collect(),
-            arena,
+            strings,
+            arena: sorted,
             ints: ints.into_iter().map(|(v, _)| v).collect(),
         }
     }

@@ -80,7 +80,12 @@ pub struct Slots {
 impl Slots {
     pub fn of(b: &Bundle) -> Slots {
         let m = b.manifest();
-        assert_eq!(m.attributes.len(), 3, "the bundle reads {:?}", m.attribute_names());
+        assert_eq!(
+            m.attributes.len(),
+            3,
+            "the bundle reads {:?}",
+            m.attribute_names()
+        );
         Slots {
             amount: m.slot("action.amount").expect("slot"),
             region: m.slot("resource.region").expect("slot"),

@@ -153,7 +153,10 @@ fn main() {
             .iter()
             .filter(|p| ztpol_side::fast_only(&b, slots, p).is_none())
             .count();
-        println!("decide: {staged} of {} requests take the staged decider", mix.len());
+        println!(
+            "decide: {staged} of {} requests take the staged decider",
+            mix.len()
+        );
         let mut allowed = 0usize;
         let t = Instant::now();
         let c0 = cpu_ns();
