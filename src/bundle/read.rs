@@ -711,4 +711,62 @@ mod tests {
         let e = decode_strings(&[], &[(0, b"a\xff", 0)]).expect_err("not UTF-8");
         assert!(e.to_string().contains("not UTF-8"), "{e}");
     }
+
+    /// A body of one string naming profile `profile` (+ 1 when given) and `profiles` empty
+    /// profiles, every other section empty.
+    fn body(profile: Option<u64>, profiles: usize) -> Vec<u8> {
+        let mut out = Writer::new();
+        let mut w = Writer::new();
+        w.str("sha256:0");
+        w.usize(0);
+        w.usize(0);
+        out.section(tag::META, &w);
+        let mut w = Writer::new();
+        w.usize(0);
+        w.usize(1);
+        w.var(1);
+        w.usize(0);
+        w.str("user:u1");
+        w.var(profile.map_or(0, |p| p + 1));
+        out.section(tag::STRINGS, &w);
+        for t in [
+            tag::INTS,
+            tag::SOURCES,
+            tag::RELATIONS,
+            tag::POLICIES,
+            tag::ROWS,
+        ] {
+            let mut w = Writer::new();
+            w.usize(0);
+            out.section(t, &w);
+        }
+        let mut w = Writer::new();
+        w.usize(profiles);
+        for _ in 0..profiles {
+            w.usize(0);
+        }
+        out.section(tag::PROFILES, &w);
+        let mut w = Writer::new();
+        w.usize(0);
+        out.section(tag::ORDER, &w);
+        let mut w = Writer::new();
+        w.usize(0);
+        w.usize(0);
+        w.usize(0);
+        out.section(tag::MANIFEST, &w);
+        out.buf
+    }
+
+    #[test]
+    fn a_principal_must_name_a_profile_of_the_bundle() {
+        let c = decode(&body(Some(0), 1)).expect("a valid body");
+        assert_eq!(c.principals().collect::<Vec<_>>(), vec![(0, 0)]);
+        assert_eq!((c.principal_count, c.strings.get(0)), (1, "user:u1"));
+        let e = decode(&body(Some(1), 1)).expect_err("profile 1 of 1");
+        assert!(
+            e.to_string().contains("profile 1 out of range (< 1)"),
+            "{e}"
+        );
+        assert!(decode(&body(None, 0)).is_ok());
+    }
 }
