@@ -677,6 +677,11 @@ impl Fast {
         })
     }
 
+    /// Decides without the permit plans, by merging candidates with profile entries.
+    pub(crate) fn drop_plans(&mut self) {
+        self.plans = None;
+    }
+
     /// The symbol of a value, if the bundle holds it.
     fn sym_of(&self, c: &Contents, v: V<'_>) -> Option<u32> {
         match v {

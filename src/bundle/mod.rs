@@ -378,6 +378,14 @@ impl Bundle {
         }
     }
 
+    /// The same bundle deciding without its per-list-and-profile permit plans, as it does
+    /// when a bundle has too many profiles for them (for tests).
+    #[doc(hidden)]
+    pub fn without_plans(mut self) -> Bundle {
+        self.fast.drop_plans();
+        self
+    }
+
     /// The fast path alone: `None` when the answer needs the staged decider.
     pub fn decide_fast(&self, query: &Query<'_>) -> Option<Verdict> {
         self.fast.decide(&self.contents, query)
