@@ -308,11 +308,22 @@ fn a_generated_corpus_decides_the_same_from_the_bundle() {
     let c = compile_text(CORPUS_POLICY, &corpus_data(users));
     let decider = Decider::new(&c.program, &c.model).with_policy_hash(c.hash.clone());
     let bundle = c.bundle();
+    // Without plans, a bundle merges each action's candidates with the profile's entries.
+    let unplanned = c.bundle().without_plans();
     let mut rng = StdRng::seed_from_u64(0x7a70_6c62);
     let scopes = ["orders.*", "email.send docs.read", "*", "records.view"];
     let (mut n, mut fast, mut allowed, mut constrained) = (0, 0, 0, 0);
     for i in 0..3000 {
         let request = random_request(&mut rng, users);
+        if let Ok(parsed) = Request::from_json(&request) {
+            let mut buf = QueryBuf::default();
+            let query = bundle.query_of(&parsed, &mut buf);
+            assert_eq!(
+                unplanned.decide_fast(&query),
+                bundle.decide_fast(&query),
+                "corpus[{i}]: with and without plans for {request}"
+            );
+        }
         let scope = (i % 7 == 0).then(|| scopes[i % scopes.len()]);
         fast += usize::from(check_request(
             &decider,

@@ -83,6 +83,13 @@ fn a_bit_flip_in_any_byte_is_refused() {
 #[test]
 fn a_wrong_version_is_refused_by_name() {
     let (mut bytes, set) = signed_desk();
+    bytes[4..6].copy_from_slice(&1u16.to_le_bytes());
+    let e = Bundle::load(&bytes, Trust::keys(&set)).err();
+    assert_eq!(
+        e,
+        Some(BundleError::Version { found: 1 }),
+        "a version 1 bundle"
+    );
     bytes[4..6].copy_from_slice(&7u16.to_le_bytes());
     let e = Bundle::load(&bytes, Trust::keys(&set))
         .err()
@@ -90,7 +97,7 @@ fn a_wrong_version_is_refused_by_name() {
     assert_eq!(e, BundleError::Version { found: 7 });
     assert_eq!(
         e.to_string(),
-        "bundle format version 7 is not supported (this ztpol reads version 1)"
+        "bundle format version 7 is not supported (this ztpol reads version 2)"
     );
     bytes[0] = b'X';
     assert_eq!(

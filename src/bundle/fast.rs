@@ -1,10 +1,11 @@
 //! The allocation-free decision path over a loaded bundle.
 //!
-//! Loading resolves everything a decision would otherwise look up by name: every string of
-//! the bundle goes into one open-addressing hash table (with the principal's profile beside
-//! it), actions map to their candidate statements (exact names with the families and `*`
-//! that also match them), conditions are compiled to operate on request slots, and the
-//! tuples conditions look up are sorted flat arrays.
+//! Loading resolves everything a decision would otherwise look up by name: principals are
+//! found in the bundle's string table (in [`strings`] order, with each principal's profile in
+//! its slot), actions map to their candidate statements (exact names with the families and
+//! `*` that also match them, forbids apart from permits), resource kinds and principal types
+//! become small numbers, conditions are compiled to operate on request slots with their
+//! constants resolved, and the tuples conditions look up are sorted flat arrays.
 //!
 //! [`Fast::decide`] follows [`Decider::decide`](crate::decide::Decider::decide) step by step
 //! (scope, forbids by statement then chain position, permits per position over every
@@ -14,14 +15,14 @@
 //! always the one the staged decider gives.
 
 use super::read::{BVal, Contents};
+use super::strings::{self, Found, Probe, NO_PROFILE};
 use super::{slot_kind, BundleError, SlotKind};
 use crate::decide::request::{AttrValue, Request, RequestError};
 use crate::decide::Decision;
 use crate::ir::{ActionPat, Attr, AttrRoot, CmpOp, Cond, CondTerm, Effect, PrincipalMatch};
 use serde_json::{Map, Value as Json};
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 /// Most chain principals the fast path handles (longer chains take the staged path).
 pub const MAX_CHAIN: usize = 16;
@@ -212,76 +213,6 @@ impl Hasher for StrHasher {
     }
 }
 
-type FastMap<V> = HashMap<Box<str>, V, BuildHasherDefault<StrHasher>>;
-
-fn hash_str(s: &[u8]) -> u64 {
-    let mut h = StrHasher::default();
-    h.bytes(s);
-    h.end()
-}
-
-/// One slot of the string table (24 bytes): the string's text or place, its symbol, and the
-/// profile of the principal it names (`NONE` when it names none).
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    /// A string of at most `INLINE` bytes that does not end in a zero byte: its bytes, zero
-    /// padded, packed little-endian into two words, so that lookups never touch the arena.
-    /// Any other string: its offset and length in the arena (the first word's low and high
-    /// halves) and `LONG` in the last byte, which no UTF-8 text holds.
-    text: [u64; 2],
-    /// Symbol + 1; 0 marks an empty slot.
-    key: u32,
-    profile: u32,
-}
-
-const INLINE: usize = 16;
-const LONG: u8 = 0xff;
-
-const EMPTY: Slot = Slot {
-    text: [0; 2],
-    key: 0,
-    profile: NONE,
-};
-
-/// Appends `b` to the packed text `t` at byte `at` (which stays below `INLINE`).
-#[inline]
-fn pack(t: &mut [u64; 2], at: &mut usize, b: &[u8]) {
-    for &x in b {
-        t[*at / 8] |= u64::from(x) << (8 * (*at % 8));
-        *at += 1;
-    }
-}
-
-/// Whether a string of length `len` ending in byte `last` is stored inline.
-#[inline]
-fn is_inline(len: usize, last: u8) -> bool {
-    len <= INLINE && last != 0
-}
-
-/// The packed text of a string stored inline, or `None` for one stored in the arena.
-#[inline]
-fn inline_text(v: &[u8]) -> Option<[u64; 2]> {
-    if !is_inline(v.len(), v.last().copied().unwrap_or(1)) {
-        return None;
-    }
-    let mut t = [0u64; 2];
-    pack(&mut t, &mut 0, v);
-    Some(t)
-}
-
-/// Whether a slot's text is a string stored in the arena.
-#[inline]
-fn is_long(t: &[u64; 2]) -> bool {
-    (t[1] >> 56) as u8 == LONG
-}
-
-/// The first slot a string of hash `h` may occupy in a table of `buckets` home buckets:
-/// monotonic in `h`, so strings sorted by hash are placed in order.
-#[inline]
-fn home(h: u64, buckets: usize) -> usize {
-    ((u128::from(h) * buckets as u128) >> 64) as usize
-}
-
 // ---------------------------------------------------------------------------------------------
 // Compiled conditions
 
@@ -299,15 +230,20 @@ enum Field {
 #[derive(Debug, Clone, PartialEq)]
 enum Term {
     Field(Field),
-    /// A request slot.
+    /// A request slot no other slot's path is a prefix of.
     Slot(u32),
+    /// A request slot whose path extends another slot's: a value given for the shorter path
+    /// makes reading it an error.
+    Shadowed(u32),
     /// An entity slot of the subject.
     Subject(u32),
     /// An entity slot of the matched principal.
     Principal(u32),
     /// Column of the instance (with the principal column first, for chain statements).
     Bound(u32),
-    Const(u32),
+    Str(Box<[u8]>),
+    Int(i64),
+    Bool(bool),
     Wildcard,
     /// Cannot be read as a value here.
     Unsupported,
@@ -323,20 +259,29 @@ enum FCond {
     Cmp(Term, CmpOp, Term),
     In(Term, Vec<Term>),
     Lookup(u32, Vec<Term>),
-}
-
-#[derive(Debug, Clone)]
-enum Who {
-    Request,
-    Chain(Option<Box<str>>),
+    /// `slot op int`, for a request slot no other slot shadows.
+    IntCmp(u32, CmpOp, i64),
+    /// `slot == string` (or `!=` when the flag is set), for a request slot no other slot
+    /// shadows.
+    StrEq(u32, bool, Box<[u8]>),
+    /// `slot in [strings]`, for a request slot no other slot shadows.
+    StrIn(u32, Box<[Box<[u8]>]>),
 }
 
 #[derive(Debug, Clone)]
 struct FPolicy {
-    forbid: bool,
-    who: Who,
-    kinds: Vec<Box<str>>,
+    /// About the request rather than chain principals.
+    request: bool,
+    /// The principal type a chain statement requires (an index into `Fast::types`), or
+    /// `NONE` for any.
+    ty: u32,
+    /// Whether the statement names no resource kinds (it covers all).
+    any_kind: bool,
+    /// The kinds it covers, as indices into `Fast::kinds`.
+    kinds: Box<[u32]>,
     cond: FCond,
+    /// The condition as a conjunction of request-slot tests, when it is one.
+    flat: Option<Box<[Pred]>>,
     /// For statements about the request: the index of its tuples in `rows`.
     rows: u32,
     /// Bound columns after the principal (chain statements).
@@ -379,27 +324,165 @@ impl FRows {
     }
 }
 
-/// The fast path's tables.
+/// A test of one request slot against constants: one conjunct of a flat condition.
+#[derive(Debug, Clone, PartialEq)]
+enum Pred {
+    IntCmp(u32, CmpOp, i64),
+    StrEq(u32, bool, Box<[u8]>),
+    StrIn(u32, Box<[Box<[u8]>]>),
+}
+
+/// The conjuncts of `c` when it is `true` or a conjunction of slot tests.
+fn flatten(c: &FCond, out: &mut Vec<Pred>) -> bool {
+    match c {
+        FCond::True => true,
+        FCond::And(cs) => cs.iter().all(|c| flatten(c, out)),
+        FCond::IntCmp(i, op, v) => {
+            out.push(Pred::IntCmp(*i, *op, *v));
+            true
+        }
+        FCond::StrEq(i, n, v) => {
+            out.push(Pred::StrEq(*i, *n, v.clone()));
+            true
+        }
+        FCond::StrIn(i, set) => {
+            out.push(Pred::StrIn(*i, set.clone()));
+            true
+        }
+        FCond::False
+        | FCond::Or(_)
+        | FCond::Not(_)
+        | FCond::Cmp(..)
+        | FCond::In(..)
+        | FCond::Lookup(..) => false,
+    }
+}
+
+/// A flat condition over the request's slots: `Some(true|false)` when plainly true or false,
+/// `None` when a slot is unknown or of another type (the staged decider then answers). The
+/// conjuncts are tested in order, as [`Env::eval`] tests an `and`.
+#[inline]
+fn eval_flat(preds: &[Pred], attrs: &[Val<'_>]) -> Option<bool> {
+    for p in preds {
+        let holds = match p {
+            Pred::IntCmp(i, op, v) => match attrs.get(*i as usize) {
+                Some(Val::Int(x)) => holds(*op, x.cmp(v)),
+                _ => return None,
+            },
+            Pred::StrEq(i, negated, v) => match attrs.get(*i as usize) {
+                Some(Val::Str(x)) => strings::same(x.as_bytes(), v) != *negated,
+                _ => return None,
+            },
+            Pred::StrIn(i, set) => match attrs.get(*i as usize) {
+                Some(Val::Str(x)) => set.iter().any(|v| strings::same(x.as_bytes(), v)),
+                _ => return None,
+            },
+        };
+        if !holds {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// Names (actions, families) to candidate lists: names of at most [`strings::INLINE`]
+/// bytes in an open-addressing table keyed by their packed bytes, longer ones in a list.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    /// (packed name, length, list + 1); 0 marks an empty slot. A power of two long, at most
+    /// half full.
+    slots: Vec<(u128, u32, u32)>,
+    bits: u32,
+    long: Vec<(Box<str>, u32)>,
+}
+
+#[inline]
+fn name_hash(t: u128, len: usize) -> u64 {
+    ((t as u64) ^ ((t >> 64) as u64).rotate_left(29) ^ len as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl Names {
+    fn new(entries: Vec<(Box<str>, u32)>) -> Names {
+        let bits = (entries.len() * 2)
+            .next_power_of_two()
+            .max(2)
+            .trailing_zeros();
+        let size = 1usize << bits;
+        let mut slots = vec![(0u128, 0u32, 0u32); size];
+        let mut long = Vec::new();
+        for (name, list) in entries {
+            let b = name.as_bytes();
+            if b.len() > strings::INLINE {
+                long.push((name, list));
+                continue;
+            }
+            let t = strings::pack(b);
+            let mut i = (name_hash(t, b.len()) >> (64 - bits)) as usize;
+            while slots[i].2 != 0 {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = (t, b.len() as u32, list + 1);
+        }
+        Names { slots, bits, long }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<u32> {
+        let b = name.as_bytes();
+        if b.len() > strings::INLINE {
+            return self
+                .long
+                .iter()
+                .find(|(n, _)| **n == *name)
+                .map(|(_, l)| *l);
+        }
+        let t = strings::pack(b);
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = (name_hash(t, b.len()) >> (64 - self.bits)) as usize;
+        loop {
+            let &(st, len, l) = self.slots.get(i)?;
+            if l == 0 {
+                return None;
+            }
+            if st == t && len as usize == b.len() {
+                return Some(l - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// The candidate statements of an action: `cands[forbids.0..forbids.1]` are its forbids,
+/// `cands[permits.0..permits.1]` its permits, each ascending.
+#[derive(Debug, Clone, Copy, Default)]
+struct List {
+    forbids: (u32, u32),
+    permits: (u32, u32),
+}
+
+/// The fast path's tables (the strings are the bundle's own table, in [`Contents`]).
 pub struct Fast {
-    /// Linear probing without wrapping around: a string is at its home bucket or after it,
-    /// with no empty slot between, and the table ends with an empty slot.
-    table: Vec<Slot>,
-    buckets: usize,
     policies: Vec<FPolicy>,
     /// Exact action names -> candidate list.
-    actions: FastMap<u32>,
+    actions: Names,
     /// Family names -> candidate list for actions whose longest matching family it is.
-    families: FastMap<u32>,
+    families: Names,
     /// The list for actions that only `*` matches.
     any_list: u32,
-    lists: Vec<Vec<u32>>,
+    lists: Vec<List>,
+    cands: Vec<u32>,
+    plans: Option<Plans>,
+    /// Resource kinds and principal types statements name.
+    kinds: Vec<Box<str>>,
+    types: Vec<Box<str>>,
     rows: Vec<FRows>,
     attributes: Vec<Attr>,
     principal_attributes: Vec<Vec<String>>,
+    /// For each entity slot, the slots whose paths are proper prefixes of its path.
+    principal_shadowed_by: Vec<Vec<u32>>,
     /// For each request slot, the slots whose paths are proper prefixes of its path.
     shadowed_by: Vec<Vec<u32>>,
-    principal_shadowed_by: Vec<Vec<u32>>,
-    nstrings: usize,
 }
 
 fn shadows(paths: &[&[String]]) -> Vec<Vec<u32>> {
@@ -416,6 +499,14 @@ fn shadows(paths: &[&[String]]) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// The position of `s` in `list`, or `NONE`.
+#[inline]
+fn code_of(list: &[Box<str>], s: &str) -> u32 {
+    list.iter()
+        .position(|k| strings::same(k.as_bytes(), s.as_bytes()))
+        .map_or(NONE, |i| i as u32)
+}
+
 impl Fast {
     pub fn new(c: &Contents) -> Result<Fast, BundleError> {
         let invalid = |message: String| BundleError::Malformed {
@@ -423,51 +514,16 @@ impl Fast {
             offset: 0,
             message,
         };
-        // The string table, with each principal's profile: a counting sort on home buckets
-        // gives every bucket's run of slots, then each string is written into its run.
-        let n = c.strings.len();
-        let buckets = (n + n / 2).max(8);
-        let mut homes = Vec::with_capacity(n);
-        let mut next = vec![0u32; buckets];
-        for i in 0..n {
-            let b = home(hash_str(c.strings.bytes(i)), buckets);
-            homes.push(b as u32);
-            next[b] += 1;
-        }
-        // Each bucket's run starts at its home, or right after the previous run when that
-        // reaches past it; `next[b]` becomes where bucket `b`'s next string goes.
-        let mut end = 0u32;
-        for (b, slot) in next.iter_mut().enumerate() {
-            let count = *slot;
-            let start = end.max(b as u32);
-            *slot = start;
-            end = start + count;
-        }
-        let mut profile_of = vec![NONE; n];
-        for &(s, p) in &c.principals {
-            if let Some(x) = profile_of.get_mut(s as usize) {
-                *x = p;
-            }
-        }
-        // One empty slot at the end stops every scan.
-        let mut table = vec![EMPTY; (end as usize).max(buckets) + 1];
-        for (i, &b) in homes.iter().enumerate() {
-            let bytes = c.strings.bytes(i);
-            let text = inline_text(bytes).unwrap_or_else(|| {
-                let off = u64::from(c.strings.offsets[i]);
-                [off | (bytes.len() as u64) << 32, u64::from(LONG) << 56]
-            });
-            let at = &mut next[b as usize];
-            table[*at as usize] = Slot {
-                text,
-                key: i as u32 + 1,
-                profile: profile_of[i],
-            };
-            *at += 1;
-        }
-
         let attributes = c.manifest.attributes.clone();
         let principal_attributes = c.manifest.principal_attributes.clone();
+        let paths: Vec<&[String]> = attributes.iter().map(|a| a.path.as_slice()).collect();
+        let mut shadowed_by = shadows(&paths);
+        for (i, a) in attributes.iter().enumerate() {
+            shadowed_by[i].retain(|&j| attributes[j as usize].root == a.root);
+        }
+        let ppaths: Vec<&[String]> = principal_attributes.iter().map(Vec::as_slice).collect();
+        let principal_shadowed_by = shadows(&ppaths);
+
         let mut rel_rows = vec![NONE; c.relations.len()];
         let mut rows = Vec::with_capacity(c.rows.len());
         for r in &c.rows {
@@ -488,62 +544,86 @@ impl Fast {
         }
 
         let compiler = Compiler {
+            c,
             attributes: &attributes,
+            shadowed_by: &shadowed_by,
             principal_attributes: &principal_attributes,
             rel_rows: &rel_rows,
             nsyms: c.symbols(),
         };
+        let mut kinds: Vec<Box<str>> = Vec::new();
+        let mut types: Vec<Box<str>> = Vec::new();
+        let intern = |list: &mut Vec<Box<str>>, s: &str| -> u32 {
+            match list.iter().position(|k| **k == *s) {
+                Some(i) => i as u32,
+                None => {
+                    list.push(s.into());
+                    list.len() as u32 - 1
+                }
+            }
+        };
         let mut policies = Vec::with_capacity(c.policies.len());
         for p in &c.policies {
-            let who = match &p.principal {
-                PrincipalMatch::Request => Who::Request,
-                PrincipalMatch::Chain { ty } => Who::Chain(ty.as_deref().map(Box::from)),
-            };
             let arity = c.relations[p.rel.index()].arity();
-            let (rows_at, width) = match who {
-                Who::Request => {
-                    let at = rel_rows[p.rel.index()];
-                    if at == NONE {
-                        return Err(invalid(format!(
-                            "the instances of statement `{}` are missing",
-                            p.id
-                        )));
-                    }
-                    (at, arity as u32)
+            let (request, ty) = match &p.principal {
+                PrincipalMatch::Request => (true, NONE),
+                PrincipalMatch::Chain { ty: None } => (false, NONE),
+                PrincipalMatch::Chain { ty: Some(t) } => (false, intern(&mut types, t)),
+            };
+            let (rows_at, width) = if request {
+                let at = rel_rows[p.rel.index()];
+                if at == NONE {
+                    return Err(invalid(format!(
+                        "the instances of statement `{}` are missing",
+                        p.id
+                    )));
                 }
-                Who::Chain(_) => (NONE, arity.saturating_sub(1) as u32),
+                (at, arity as u32)
+            } else {
+                (NONE, arity.saturating_sub(1) as u32)
             };
             policies.push(FPolicy {
-                forbid: p.effect == Effect::Forbid,
-                who,
-                kinds: p.resources.iter().map(|r| Box::from(r.as_str())).collect(),
+                request,
+                ty,
+                any_kind: p.resources.is_empty(),
+                kinds: p.resources.iter().map(|r| intern(&mut kinds, r)).collect(),
                 cond: compiler
                     .cond(&p.cond, arity)
                     .map_err(|m| invalid(format!("statement `{}`: {m}", p.id)))?,
+                flat: None,
                 rows: rows_at,
                 width,
             });
         }
 
-        // Candidate lists.
-        let mut exact: FastMap<Vec<u32>> = FastMap::default();
-        let mut fams: FastMap<Vec<u32>> = FastMap::default();
-        let mut any: Vec<u32> = Vec::new();
-        for (i, p) in c.policies.iter().enumerate() {
+        for p in &mut policies {
+            let mut preds = Vec::new();
+            if flatten(&p.cond, &mut preds) {
+                p.flat = Some(preds.into());
+            }
+        }
+
+        // Candidate lists: per exact action name, per family (for actions no exact name
+        // matches), and for actions only `*` matches.
+        let mut exact = std::collections::BTreeSet::new();
+        let mut fams = std::collections::BTreeSet::new();
+        for p in &c.policies {
             for pat in &p.actions {
                 match pat {
                     ActionPat::Exact(a) => {
-                        exact.entry(a.as_str().into()).or_default().push(i as u32)
+                        exact.insert(a.as_str());
                     }
                     ActionPat::Family(f) => {
-                        fams.entry(f.as_str().into()).or_default().push(i as u32)
+                        fams.insert(f.as_str());
                     }
-                    ActionPat::Any => any.push(i as u32),
+                    ActionPat::Any => {}
                 }
             }
         }
-        let matching = |action: &str| -> Vec<u32> {
-            let mut out: Vec<u32> = (0..c.policies.len() as u32)
+        let mut lists = Vec::new();
+        let mut cands = Vec::new();
+        let mut list_of = |action: &str| -> u32 {
+            let matching: Vec<u32> = (0..c.policies.len() as u32)
                 .filter(|&i| {
                     c.policies[i as usize]
                         .actions
@@ -551,188 +631,90 @@ impl Fast {
                         .any(|p| p.matches(action))
                 })
                 .collect();
-            out.dedup();
-            out
+            let at = |cands: &Vec<u32>| cands.len() as u32;
+            let f0 = at(&cands);
+            cands.extend(
+                matching
+                    .iter()
+                    .filter(|&&i| c.policies[i as usize].effect == Effect::Forbid),
+            );
+            let f1 = at(&cands);
+            cands.extend(
+                matching
+                    .iter()
+                    .filter(|&&i| c.policies[i as usize].effect == Effect::Permit),
+            );
+            lists.push(List {
+                forbids: (f0, f1),
+                permits: (f1, at(&cands)),
+            });
+            lists.len() as u32 - 1
         };
-        let mut lists = Vec::new();
-        let mut actions = FastMap::default();
-        let mut names: Vec<&Box<str>> = exact.keys().collect();
-        names.sort();
-        for a in names {
-            actions.insert(a.clone(), lists.len() as u32);
-            lists.push(matching(a));
-        }
-        let mut families = FastMap::default();
-        let mut fnames: Vec<&Box<str>> = fams.keys().collect();
-        fnames.sort();
-        for f in fnames {
-            families.insert(f.clone(), lists.len() as u32);
-            lists.push(matching(&format!("{f}.z")));
-        }
-        any.sort_unstable();
-        any.dedup();
-        let any_list = lists.len() as u32;
-        lists.push(any);
-
-        let paths: Vec<&[String]> = attributes.iter().map(|a| a.path.as_slice()).collect();
-        let mut shadowed_by = shadows(&paths);
-        for (i, a) in attributes.iter().enumerate() {
-            shadowed_by[i].retain(|&j| attributes[j as usize].root == a.root);
-        }
-        let ppaths: Vec<&[String]> = principal_attributes.iter().map(Vec::as_slice).collect();
-        let principal_shadowed_by = shadows(&ppaths);
+        let actions = Names::new(exact.iter().map(|a| (Box::from(*a), list_of(a))).collect());
+        let families = Names::new(
+            fams.iter()
+                .map(|f| (Box::from(*f), list_of(&format!("{f}.z"))))
+                .collect(),
+        );
+        // `*` matches names that no exact name or family matches; `"*"` is no action name.
+        let any_list = list_of("*");
+        let plans = Plans::new(c, &lists, &cands);
         Ok(Fast {
-            table,
-            buckets,
             policies,
             actions,
             families,
             any_list,
             lists,
+            cands,
+            plans,
+            kinds,
+            types,
             rows,
             attributes,
             principal_attributes,
-            shadowed_by,
             principal_shadowed_by,
-            nstrings: n,
+            shadowed_by,
         })
     }
 
-    /// The home bucket of `type:id`, hashed without allocating.
-    #[inline]
-    fn ref_home(&self, ty: &str, id: &str) -> usize {
-        let len = ty.len() + 1 + id.len();
-        if len <= 64 {
-            // Formatted on the stack, then hashed whole.
-            let mut buf = [0u8; 64];
-            buf[..ty.len()].copy_from_slice(ty.as_bytes());
-            buf[ty.len()] = b':';
-            buf[ty.len() + 1..len].copy_from_slice(id.as_bytes());
-            return self.home_of(&buf[..len]);
-        }
-        let mut h = StrHasher::default();
-        h.bytes(ty.as_bytes());
-        h.bytes(b":");
-        h.bytes(id.as_bytes());
-        home(h.end(), self.buckets)
-    }
-
-    /// The slot of `type:id` from its home bucket `at`, found without allocating.
-    #[inline]
-    fn find_ref_at(&self, c: &Contents, at: usize, ty: &str, id: &str) -> Option<&Slot> {
-        let len = ty.len() + 1 + id.len();
-        let last = id.as_bytes().last().copied().unwrap_or(b':');
-        if is_inline(len, last) {
-            let mut text = [0u64; 2];
-            let mut k = 0;
-            pack(&mut text, &mut k, ty.as_bytes());
-            pack(&mut text, &mut k, b":");
-            pack(&mut text, &mut k, id.as_bytes());
-            // The table ends with an empty slot, so the scan stops within it.
-            for s in self.table.get(at..)? {
-                if s.key == 0 {
-                    return None;
-                }
-                if s.text == text {
-                    return Some(s);
-                }
-            }
-            return None;
-        }
-        self.probe_long(c, at, len, |b| {
-            &b[..ty.len()] == ty.as_bytes()
-                && b[ty.len()] == b':'
-                && &b[ty.len() + 1..] == id.as_bytes()
-        })
-    }
-
-    /// The home bucket of `v`.
-    #[inline]
-    fn home_of(&self, v: &[u8]) -> usize {
-        home(hash_str(v), self.buckets)
-    }
-
-    #[inline]
-    fn find_bytes(&self, c: &Contents, v: &[u8]) -> Option<&Slot> {
-        self.find_at(c, self.home_of(v), v)
-    }
-
-    /// Finds `v` from its home bucket `at`.
-    #[inline]
-    fn find_at(&self, c: &Contents, at: usize, v: &[u8]) -> Option<&Slot> {
-        match inline_text(v) {
-            Some(text) => {
-                // The table ends with an empty slot, so the scan stops within it.
-                for s in self.table.get(at..)? {
-                    if s.key == 0 {
-                        return None;
-                    }
-                    if s.text == text {
-                        return Some(s);
-                    }
-                }
-                None
-            }
-            None => self.probe_long(c, at, v.len(), |b| b == v),
-        }
-    }
-
-    /// Finds a string stored in the arena, of length `len`, that `same` accepts.
-    fn probe_long(
-        &self,
-        c: &Contents,
-        at: usize,
-        len: usize,
-        same: impl Fn(&[u8]) -> bool,
-    ) -> Option<&Slot> {
-        for s in self.table.get(at..)? {
-            if s.key == 0 {
-                return None;
-            }
-            if !is_long(&s.text) {
-                continue;
-            }
-            let (off, n) = ((s.text[0] as u32) as usize, (s.text[0] >> 32) as usize);
-            if n == len && c.strings.arena.get(off..off + len).is_some_and(&same) {
-                return Some(s);
-            }
-        }
-        None
-    }
-
-    fn find_str(&self, c: &Contents, v: &str) -> Option<u32> {
-        self.find_bytes(c, v.as_bytes()).map(|s| s.key - 1)
+    /// Decides without the permit plans, by merging candidates with profile entries.
+    pub(crate) fn drop_plans(&mut self) {
+        self.plans = None;
     }
 
     /// The symbol of a value, if the bundle holds it.
     fn sym_of(&self, c: &Contents, v: V<'_>) -> Option<u32> {
         match v {
-            V::S(s) => self.find_str(c, s),
+            V::S(s) => c.strings.find(s),
             V::I(i) => c
                 .ints
                 .binary_search(&i)
                 .ok()
-                .map(|k| (self.nstrings + k) as u32),
-            V::B(b) => Some((self.nstrings + c.ints.len() + usize::from(b)) as u32),
+                .map(|k| (c.strings.len() + k) as u32),
+            V::B(b) => Some((c.strings.len() + c.ints.len() + usize::from(b)) as u32),
         }
     }
 
+    /// The candidate list of an action, and its number.
     #[inline]
-    fn candidates(&self, action: &str) -> &[u32] {
-        if let Some(&l) = self.actions.get(action) {
-            return &self.lists[l as usize];
-        }
-        if !self.families.is_empty() {
-            // The longest family that matches.
-            for (i, _) in action.rmatch_indices('.') {
-                if i + 1 < action.len() {
-                    if let Some(&l) = self.families.get(&action[..i]) {
-                        return &self.lists[l as usize];
-                    }
+    fn candidates(&self, action: &str) -> (u32, List) {
+        let l = match self.actions.get(action) {
+            Some(l) => l,
+            None => self.family_list(action),
+        };
+        (l, self.lists.get(l as usize).copied().unwrap_or_default())
+    }
+
+    /// The list of the longest family that matches `action`, or of `*`.
+    fn family_list(&self, action: &str) -> u32 {
+        for (i, _) in action.rmatch_indices('.') {
+            if i + 1 < action.len() {
+                if let Some(l) = self.families.get(&action[..i]) {
+                    return l;
                 }
             }
         }
-        &self.lists[self.any_list as usize]
+        self.any_list
     }
 
     /// Decides `q`, or `None` when the staged decider must.
@@ -751,35 +733,37 @@ impl Fast {
                 return Some(Verdict::deny(VerdictDenial::Scope));
             }
         }
-        let cands = self.candidates(q.action);
-        // Each chain principal's profile and symbol.
-        let mut profiles = [NONE; MAX_CHAIN];
-        let mut syms = [NONE; MAX_CHAIN];
-        // The home buckets first, each slot's first word read as soon as it is known, so
-        // that the chain's (likely uncached) slots are fetched from memory together.
-        let mut homes = [0usize; MAX_CHAIN];
-        let mut touched = 0u32;
-        for (pos, h) in homes.iter_mut().enumerate().take(n) {
+        // Every chain principal is located first, then all are read: their slots are
+        // fetched from memory together rather than one after the other.
+        let mut probes = [Probe::default(); MAX_CHAIN];
+        for (pos, p) in probes.iter_mut().enumerate().take(n) {
             let e = q.chain_at(pos)?;
-            *h = self.ref_home(e.ty, e.id);
-            touched ^= self.table.get(*h).map_or(0, |s| s.key);
+            *p = c.strings.locate(e.ty, e.id);
         }
-        std::hint::black_box(touched);
+        let (list_id, list) = self.candidates(q.action);
+        let kind = code_of(&self.kinds, q.resource_type);
+        let mut found = [Found {
+            sym: NONE,
+            profile: NO_PROFILE,
+        }; MAX_CHAIN];
+        let mut types = [NONE; MAX_CHAIN];
         for pos in 0..n {
             let e = q.chain_at(pos)?;
-            if let Some(s) = self.find_ref_at(c, homes[pos], e.ty, e.id) {
-                profiles[pos] = s.profile;
-                syms[pos] = s.key - 1;
+            if let Some(f) = c.strings.find_ref(&probes[pos], e.ty, e.id) {
+                found[pos] = f;
+            }
+            if !self.types.is_empty() {
+                types[pos] = code_of(&self.types, e.ty);
             }
         }
-        let covers =
-            |p: &FPolicy| p.kinds.is_empty() || p.kinds.iter().any(|k| **k == *q.resource_type);
+        let cands = |(a, b): (u32, u32)| self.cands.get(a as usize..b as usize).unwrap_or_default();
         fn env<'e, 'q>(
             fast: &'e Fast,
             c: &'e Contents,
             q: &'e Query<'q>,
             pos: Option<usize>,
             row: &'e [u32],
+            principal_sym: u32,
         ) -> Env<'e, 'q> {
             Env {
                 fast,
@@ -787,63 +771,66 @@ impl Fast {
                 q,
                 pos,
                 row,
-                principal_sym: NONE,
+                principal_sym,
             }
         }
 
         // Forbids: by statement, then chain position. Every instance of one (statement,
         // position) is evaluated before answering, so that the answer does not depend on the
         // order of instances (which differs between the bundle's numbering and the source's).
-        for &pi in cands {
-            let p = &self.policies[pi as usize];
-            if !p.forbid || !covers(p) {
+        let mut cursor = [0usize; MAX_CHAIN];
+        let mut clear = [false; MAX_CHAIN];
+        for (pos, f) in found.iter().enumerate().take(n) {
+            clear[pos] = f.profile == NO_PROFILE
+                || self
+                    .plans
+                    .as_ref()
+                    .is_some_and(|pl| pl.no_forbids(list_id, f.profile));
+        }
+        for &pi in cands(list.forbids) {
+            let p = self.policies.get(pi as usize)?;
+            if p.request {
+                if !(p.any_kind || (kind != NONE && p.kinds.contains(&kind))) {
+                    continue;
+                }
+                let rows = self.rows.get(p.rows as usize)?;
+                let mut hit = false;
+                for k in 0..rows.count {
+                    let row = if rows.arity == 0 {
+                        &[][..]
+                    } else {
+                        rows.tuple(k)
+                    };
+                    hit |= env(self, c, q, None, row, NONE).eval(&p.cond)?;
+                }
+                if hit {
+                    return Some(Verdict::deny(VerdictDenial::Forbidden {
+                        policy: pi,
+                        position: None,
+                    }));
+                }
                 continue;
             }
-            match &p.who {
-                Who::Request => {
-                    let rows = self.rows.get(p.rows as usize)?;
-                    let mut hit = false;
-                    for k in 0..rows.count {
-                        let row = if rows.arity == 0 {
-                            &[][..]
-                        } else {
-                            rows.tuple(k)
-                        };
-                        hit |= env(self, c, q, None, row).eval(&p.cond)?;
-                    }
-                    if hit {
-                        return Some(Verdict::deny(VerdictDenial::Forbidden {
-                            policy: pi,
-                            position: None,
-                        }));
-                    }
+            for pos in 0..n {
+                let prof = found[pos].profile;
+                if clear[pos] || !applies(p, types[pos], kind) {
+                    continue;
                 }
-                Who::Chain(ty) => {
-                    for (pos, &prof) in profiles.iter().enumerate().take(n) {
-                        let e = q.chain_at(pos)?;
-                        if ty.as_deref().is_some_and(|t| t != e.ty) || prof == NONE {
-                            continue;
-                        }
-                        let Some(&(_, start, nrows)) =
-                            c.profiles.entries(prof).iter().find(|(x, _, _)| *x == pi)
-                        else {
-                            continue;
-                        };
-                        let mut hit = false;
-                        for k in 0..nrows as usize {
-                            let at = start as usize + k * p.width as usize;
-                            let row = &c.profiles.rows[at..at + p.width as usize];
-                            let mut en = env(self, c, q, Some(pos), row);
-                            en.principal_sym = syms[pos];
-                            hit |= en.eval(&p.cond)?;
-                        }
-                        if hit {
-                            return Some(Verdict::deny(VerdictDenial::Forbidden {
-                                policy: pi,
-                                position: Some(pos as u8),
-                            }));
-                        }
-                    }
+                let Some((start, nrows)) = entry(c.profiles.entries(prof), &mut cursor[pos], pi)
+                else {
+                    continue;
+                };
+                let mut hit = false;
+                for k in 0..nrows as usize {
+                    let at = start as usize + k * p.width as usize;
+                    let row = c.profiles.rows.get(at..at + p.width as usize)?;
+                    hit |= env(self, c, q, Some(pos), row, found[pos].sym).eval(&p.cond)?;
+                }
+                if hit {
+                    return Some(Verdict::deny(VerdictDenial::Forbidden {
+                        policy: pi,
+                        position: Some(pos as u8),
+                    }));
                 }
             }
         }
@@ -851,41 +838,61 @@ impl Fast {
         // Permits: every chain principal needs one that holds.
         let mut grants = [(0u8, 0u32); 2 * MAX_GRANTS];
         let mut ng = 0usize;
-        for (pos, &prof) in profiles.iter().enumerate().take(n) {
-            let e = q.chain_at(pos)?;
+        for (pos, f) in found.iter().enumerate().take(n) {
             let mut any = false;
-            if prof != NONE {
-                let entries = c.profiles.entries(prof);
-                for &pi in cands {
-                    let p = &self.policies[pi as usize];
-                    if p.forbid || !covers(p) {
-                        continue;
-                    }
-                    match &p.who {
-                        Who::Request => continue,
-                        Who::Chain(ty) => {
-                            if ty.as_deref().is_some_and(|t| t != e.ty) {
-                                continue;
-                            }
+            if f.profile != NO_PROFILE {
+                let plan = self
+                    .plans
+                    .as_ref()
+                    .and_then(|pl| pl.get(list_id, f.profile));
+                let (planned, items) = match plan {
+                    Some(items) => (true, items),
+                    None => (false, &[][..]),
+                };
+                let entries = c.profiles.entries(f.profile);
+                let mut cur = 0;
+                let mut next = 0;
+                let permits = cands(list.permits);
+                loop {
+                    // The next (statement, first row, row count): from the plan, or by
+                    // merging the list's permits with the profile's entries.
+                    let (pi, start, nrows) = if planned {
+                        let Some(&it) = items.get(next) else { break };
+                        next += 1;
+                        it
+                    } else {
+                        let Some(&pi) = permits.get(next) else { break };
+                        next += 1;
+                        match entry(entries, &mut cur, pi) {
+                            Some((start, nrows)) => (pi, start, nrows),
+                            None => continue,
                         }
-                    }
-                    let Some(&(_, start, nrows)) = entries.iter().find(|(x, _, _)| *x == pi) else {
-                        continue;
                     };
-                    for k in 0..nrows as usize {
-                        let at = start as usize + k * p.width as usize;
-                        let row = &c.profiles.rows[at..at + p.width as usize];
-                        let mut en = env(self, c, q, Some(pos), row);
-                        en.principal_sym = syms[pos];
-                        if en.eval(&p.cond)? {
-                            any = true;
-                            if !grants[..ng].contains(&(pos as u8, pi)) {
-                                if ng == grants.len() {
-                                    return None;
-                                }
-                                grants[ng] = (pos as u8, pi);
-                                ng += 1;
-                            }
+                    let p = self.policies.get(pi as usize)?;
+                    if !applies(p, types[pos], kind) {
+                        continue;
+                    }
+                    let held = if let (Some(preds), 0) = (&p.flat, p.width) {
+                        // The same for every instance: no bound columns.
+                        if nrows == 0 {
+                            false
+                        } else {
+                            eval_flat(preds, q.attrs)?
+                        }
+                    } else {
+                        let mut held = false;
+                        for k in 0..nrows as usize {
+                            let at = start as usize + k * p.width as usize;
+                            let row = c.profiles.rows.get(at..at + p.width as usize)?;
+                            held |= env(self, c, q, Some(pos), row, f.sym).eval(&p.cond)?;
+                        }
+                        held
+                    };
+                    if held {
+                        any = true;
+                        if !grants[..ng].contains(&(pos as u8, pi)) {
+                            *grants.get_mut(ng)? = (pos as u8, pi);
+                            ng += 1;
                         }
                     }
                 }
@@ -1071,11 +1078,105 @@ pub struct QueryBuf<'r> {
 }
 
 fn valid_entity(e: &Entity<'_>) -> bool {
-    !e.ty.is_empty() && !e.id.is_empty() && !e.ty.contains(':')
+    !e.ty.is_empty() && !e.id.is_empty() && !strings::has_byte(e.ty.as_bytes(), b':')
+}
+
+/// Whether a statement applies to a principal of type `ty` and a resource of kind `kind`
+/// (codes, `NONE` for a type or kind no statement names).
+#[inline(always)]
+fn applies(p: &FPolicy, ty: u32, kind: u32) -> bool {
+    (p.ty == NONE || p.ty == ty) && (p.any_kind || (kind != NONE && p.kinds.contains(&kind)))
+}
+
+/// Per candidate list and profile, the profile's instances of the list's permits: a
+/// principal's permits without a search (built when lists x profiles is small).
+struct Plans {
+    profiles: usize,
+    /// `items[index[l * profiles + p].0..index[..].1]` for list `l` and profile `p`.
+    index: Vec<(u32, u32)>,
+    /// (statement, first row, row count), ascending by statement.
+    items: Vec<(u32, u32, u32)>,
+    /// Whether the profile has instances of the list's forbids, by the same index.
+    forbids: Vec<bool>,
+}
+
+/// Most (list, profile) pairs and items plans are built for.
+const MAX_PLANS: usize = 1 << 16;
+const MAX_PLAN_ITEMS: usize = 1 << 20;
+
+impl Plans {
+    fn new(c: &Contents, lists: &[List], cands: &[u32]) -> Option<Plans> {
+        let profiles = c.profiles.len();
+        if lists.len().checked_mul(profiles)? > MAX_PLANS {
+            return None;
+        }
+        let mut index = Vec::with_capacity(lists.len() * profiles);
+        let mut items = Vec::new();
+        let mut forbids = Vec::with_capacity(lists.len() * profiles);
+        for l in lists {
+            let permits = cands.get(l.permits.0 as usize..l.permits.1 as usize)?;
+            let fs = cands.get(l.forbids.0 as usize..l.forbids.1 as usize)?;
+            for prof in 0..profiles as u32 {
+                let entries = c.profiles.entries(prof);
+                let mut cur = 0;
+                forbids.push(fs.iter().any(|&pi| entry(entries, &mut cur, pi).is_some()));
+                let start = items.len() as u32;
+                let mut cur = 0;
+                for &pi in permits {
+                    if let Some((s, n)) = entry(entries, &mut cur, pi) {
+                        items.push((pi, s, n));
+                    }
+                }
+                if items.len() > MAX_PLAN_ITEMS {
+                    return None;
+                }
+                index.push((start, items.len() as u32));
+            }
+        }
+        Some(Plans {
+            profiles,
+            index,
+            items,
+            forbids,
+        })
+    }
+
+    /// Whether the profile has no instance of the list's forbids.
+    #[inline]
+    fn no_forbids(&self, list: u32, profile: u32) -> bool {
+        (list as usize)
+            .checked_mul(self.profiles)
+            .and_then(|i| self.forbids.get(i + profile as usize))
+            .is_some_and(|f| !f)
+    }
+
+    #[inline]
+    fn get(&self, list: u32, profile: u32) -> Option<&[(u32, u32, u32)]> {
+        let &(a, b) = self
+            .index
+            .get((list as usize).checked_mul(self.profiles)? + profile as usize)?;
+        self.items.get(a as usize..b as usize)
+    }
+}
+
+/// The instances of statement `pi` in a profile's entries (ascending by statement), searched
+/// from `*cur`, which moves past the statements before `pi`: statements asked for in
+/// ascending order cost one pass over the entries.
+#[inline]
+fn entry(entries: &[(u32, u32, u32)], cur: &mut usize, pi: u32) -> Option<(u32, u32)> {
+    while let Some(&(x, start, n)) = entries.get(*cur) {
+        if x >= pi {
+            return (x == pi).then_some((start, n));
+        }
+        *cur += 1;
+    }
+    None
 }
 
 struct Compiler<'a> {
+    c: &'a Contents,
     attributes: &'a [Attr],
+    shadowed_by: &'a [Vec<u32>],
     principal_attributes: &'a [Vec<String>],
     rel_rows: &'a [u32],
     nsyms: usize,
@@ -1100,6 +1201,9 @@ impl Compiler<'_> {
                     })
                 }
                 SlotKind::Request => match self.attributes.iter().position(|x| x == a) {
+                    Some(i) if self.shadowed_by.get(i).is_some_and(|s| !s.is_empty()) => {
+                        Term::Shadowed(i as u32)
+                    }
                     Some(i) => Term::Slot(i as u32),
                     None => return Err(format!("`{}` is missing from the manifest", a.dotted())),
                 },
@@ -1125,7 +1229,11 @@ impl Compiler<'_> {
                 if s.0 as usize >= self.nsyms {
                     return Err(format!("symbol {} out of range", s.0));
                 }
-                Term::Const(s.0)
+                match self.c.value(s.0) {
+                    BVal::Str(x) => Term::Str(x.as_bytes().into()),
+                    BVal::Int(i) => Term::Int(i),
+                    BVal::Bool(b) => Term::Bool(b),
+                }
             }
             CondTerm::Wildcard(_) => Term::Wildcard,
         })
@@ -1147,14 +1255,33 @@ impl Compiler<'_> {
             ),
             Cond::Not(c) => FCond::Not(Box::new(self.cond(c, arity)?)),
             Cond::Cmp { lhs, op, rhs, .. } => {
-                FCond::Cmp(self.term(lhs, arity)?, *op, self.term(rhs, arity)?)
+                match (self.term(lhs, arity)?, *op, self.term(rhs, arity)?) {
+                    (Term::Slot(i), op, Term::Int(v)) => FCond::IntCmp(i, op, v),
+                    (Term::Slot(i), CmpOp::Eq, Term::Str(s)) => FCond::StrEq(i, false, s),
+                    (Term::Slot(i), CmpOp::Ne, Term::Str(s)) => FCond::StrEq(i, true, s),
+                    (l, op, r) => FCond::Cmp(l, op, r),
+                }
             }
-            Cond::In { lhs, set, .. } => FCond::In(
-                self.term(lhs, arity)?,
-                set.iter()
+            Cond::In { lhs, set, .. } => {
+                let lhs = self.term(lhs, arity)?;
+                let set: Vec<Term> = set
+                    .iter()
                     .map(|t| self.term(t, arity))
-                    .collect::<Result<_, _>>()?,
-            ),
+                    .collect::<Result<_, _>>()?;
+                let strs: Vec<Box<[u8]>> = set
+                    .iter()
+                    .filter_map(|t| match t {
+                        Term::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                match lhs {
+                    Term::Slot(i) if !set.is_empty() && strs.len() == set.len() => {
+                        FCond::StrIn(i, strs.into())
+                    }
+                    lhs => FCond::In(lhs, set),
+                }
+            }
             Cond::Lookup { rel, args, .. } => {
                 let at = self.rel_rows.get(rel.index()).copied().unwrap_or(NONE);
                 if at == NONE {
@@ -1174,10 +1301,10 @@ impl Compiler<'_> {
     }
 }
 
-/// A resolved operand value.
+/// A resolved operand value (strings as their bytes: they compare as the strings do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum V<'a> {
-    S(&'a str),
+    S(&'a [u8]),
     I(i64),
     B(bool),
 }
@@ -1201,46 +1328,67 @@ struct Env<'e, 'q> {
     principal_sym: u32,
 }
 
+#[inline]
 fn from_val(v: Val<'_>) -> Option<V<'_>> {
     match v {
-        Val::Str(s) => Some(V::S(s)),
+        Val::Str(s) => Some(V::S(s.as_bytes())),
         Val::Int(i) => Some(V::I(i)),
         Val::Bool(b) => Some(V::B(b)),
         Val::Unknown | Val::Invalid(_) => None,
     }
 }
 
+/// Whether any of the `shadowed` slots of `attrs` holds a value.
+#[inline]
+fn any_given(attrs: &[Val<'_>], shadowed: &[u32]) -> bool {
+    shadowed
+        .iter()
+        .any(|&j| !matches!(attrs.get(j as usize), None | Some(Val::Unknown)))
+}
+
 impl<'e, 'q> Env<'e, 'q> {
+    #[inline]
     fn sym_value(&self, s: u32) -> V<'e> {
-        match self.c.value(s) {
-            BVal::Str(x) => V::S(x),
-            BVal::Int(i) => V::I(i),
-            BVal::Bool(b) => V::B(b),
+        let c = self.c;
+        let ns = c.strings.len();
+        let k = s as usize;
+        if k < ns {
+            V::S(c.strings.bytes(k))
+        } else if k < ns + c.ints.len() {
+            V::I(c.ints[k - ns])
+        } else {
+            V::B(k > ns + c.ints.len())
         }
     }
 
     #[inline]
-    fn entity_attr(&self, e: &Entity<'q>, slot: u32, shadowed: &[u32]) -> Option<V<'q>> {
+    fn entity_attr(&self, e: &Entity<'q>, slot: u32) -> Option<V<'q>> {
         // A value given for a prefix of this path makes reading it an error.
-        if shadowed
-            .iter()
-            .any(|&j| !matches!(e.attrs.get(j as usize), None | Some(Val::Unknown)))
-        {
+        let shadowed = self.fast.principal_shadowed_by.get(slot as usize)?;
+        if any_given(e.attrs, shadowed) {
             return None;
         }
         from_val(e.attrs.get(slot as usize).copied().unwrap_or_default())
     }
 
     #[inline]
-    fn operand(&self, t: &Term) -> Option<Op<'e>>
+    fn operand(&self, t: &'e Term) -> Option<Op<'e>>
     where
         'q: 'e,
     {
-        let chained = self.pos.is_some();
         Some(Op::Val(match t {
-            Term::Const(s) => self.sym_value(*s),
+            Term::Str(s) => V::S(s),
+            Term::Int(i) => V::I(*i),
+            Term::Bool(b) => V::B(*b),
+            Term::Slot(i) => from_val(self.q.attrs.get(*i as usize).copied().unwrap_or_default())?,
+            Term::Shadowed(i) => {
+                if any_given(self.q.attrs, self.fast.shadowed_by.get(*i as usize)?) {
+                    return None;
+                }
+                from_val(self.q.attrs.get(*i as usize).copied().unwrap_or_default())?
+            }
             Term::Bound(n) => {
-                if chained {
+                if self.pos.is_some() {
                     if *n == 0 {
                         if self.principal_sym == NONE {
                             return None;
@@ -1253,41 +1401,30 @@ impl<'e, 'q> Env<'e, 'q> {
                     self.sym_value(*self.row.get(*n as usize)?)
                 }
             }
-            Term::Slot(i) => {
-                let shadowed = &self.fast.shadowed_by[*i as usize];
-                if shadowed
-                    .iter()
-                    .any(|&j| !matches!(self.q.attrs.get(j as usize), None | Some(Val::Unknown)))
-                {
-                    return None;
-                }
-                from_val(self.q.attrs.get(*i as usize).copied().unwrap_or_default())?
-            }
-            Term::Subject(i) => self.entity_attr(
-                &self.q.subject,
-                *i,
-                &self.fast.principal_shadowed_by[*i as usize],
-            )?,
+            Term::Subject(i) => self.entity_attr(&self.q.subject, *i)?,
             Term::Principal(i) => {
                 let e = self.q.chain_at(self.pos?)?;
-                self.entity_attr(e, *i, &self.fast.principal_shadowed_by[*i as usize])?
+                self.entity_attr(e, *i)?
             }
-            Term::Field(f) => match f {
-                Field::SubjectType => V::S(self.q.subject.ty),
-                Field::SubjectId => V::S(self.q.subject.id),
-                Field::PrincipalType => V::S(self.q.chain_at(self.pos?)?.ty),
-                Field::PrincipalId => V::S(self.q.chain_at(self.pos?)?.id),
-                Field::ActionName => V::S(self.q.action),
-                Field::ResourceType => V::S(self.q.resource_type),
-                Field::ResourceId => V::S(self.q.resource_id?),
-            },
+            Term::Field(f) => V::S(
+                match f {
+                    Field::SubjectType => self.q.subject.ty,
+                    Field::SubjectId => self.q.subject.id,
+                    Field::PrincipalType => self.q.chain_at(self.pos?)?.ty,
+                    Field::PrincipalId => self.q.chain_at(self.pos?)?.id,
+                    Field::ActionName => self.q.action,
+                    Field::ResourceType => self.q.resource_type,
+                    Field::ResourceId => self.q.resource_id?,
+                }
+                .as_bytes(),
+            ),
             Term::Wildcard => return Some(Op::Wild),
             Term::Unsupported => return None,
         }))
     }
 
     /// `Some(true|false)` when the condition is plainly true or false; `None` otherwise.
-    fn eval(&self, c: &FCond) -> Option<bool>
+    fn eval(&self, c: &'e FCond) -> Option<bool>
     where
         'q: 'e,
     {
@@ -1311,6 +1448,18 @@ impl<'e, 'q> Env<'e, 'q> {
                 Some(false)
             }
             FCond::Not(c) => self.eval(c).map(|b| !b),
+            FCond::IntCmp(i, op, v) => match self.q.attrs.get(*i as usize) {
+                Some(Val::Int(x)) => Some(holds(*op, x.cmp(v))),
+                _ => None,
+            },
+            FCond::StrEq(i, negated, s) => match self.q.attrs.get(*i as usize) {
+                Some(Val::Str(x)) => Some(strings::same(x.as_bytes(), s) != *negated),
+                _ => None,
+            },
+            FCond::StrIn(i, set) => match self.q.attrs.get(*i as usize) {
+                Some(Val::Str(x)) => Some(set.iter().any(|s| strings::same(x.as_bytes(), s))),
+                _ => None,
+            },
             FCond::Cmp(l, op, r) => {
                 let (Op::Val(a), Op::Val(b)) = (self.operand(l)?, self.operand(r)?) else {
                     return None;
@@ -1355,8 +1504,10 @@ impl<'e, 'q> Env<'e, 'q> {
     }
 }
 
+#[inline]
 fn compare(a: V<'_>, b: V<'_>) -> Option<Ordering> {
     match (a, b) {
+        (V::S(x), V::S(y)) if strings::same(x, y) => Some(Ordering::Equal),
         (V::S(x), V::S(y)) => Some(x.cmp(y)),
         (V::I(x), V::I(y)) => Some(x.cmp(&y)),
         (V::B(x), V::B(y)) => Some(x.cmp(&y)),
@@ -1364,6 +1515,7 @@ fn compare(a: V<'_>, b: V<'_>) -> Option<Ordering> {
     }
 }
 
+#[inline]
 fn holds(op: CmpOp, ord: Ordering) -> bool {
     crate::decide::cond::holds(op, ord)
 }
@@ -1371,102 +1523,30 @@ fn holds(op: CmpOp, ord: Ordering) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::read::{Profiles, Strings};
 
-    fn contents(strings: &[String], principals: Vec<(u32, u32)>) -> Contents {
-        let mut arena = Vec::new();
-        let mut offsets = vec![0u32];
-        for s in strings {
-            arena.extend_from_slice(s.as_bytes());
-            offsets.push(arena.len() as u32);
+    #[test]
+    fn names_find_every_entry_and_no_other() {
+        let names: Vec<(Box<str>, u32)> = (0..100)
+            .map(|i| (format!("tool.n{i}").into_boxed_str(), i * 3))
+            .collect();
+        let t = Names::new(names);
+        for i in 0..100u32 {
+            assert_eq!(t.get(&format!("tool.n{i}")), Some(i * 3));
         }
-        Contents {
-            policy_hash: String::new(),
-            input_facts: 0,
-            model_tuples: 0,
-            strings: Strings { arena, offsets },
-            ints: Vec::new(),
-            sources: Vec::new(),
-            relations: Vec::new(),
-            policies: Vec::new(),
-            rows: Vec::new(),
-            profiles: Profiles::default(),
-            principals,
-            order: Vec::new(),
-            manifest: Default::default(),
-            section_sizes: Vec::new(),
-        }
+        assert_eq!(t.get("tool.n100"), None);
+        assert_eq!(t.get(""), None);
+        assert_eq!(Names::new(Vec::new()).get("x"), None);
     }
 
     #[test]
-    fn slot_texts_are_inline_only_when_unambiguous() {
-        assert_eq!(inline_text(b"ab"), Some([0x6261, 0]));
-        assert_eq!(inline_text(b""), Some([0, 0]));
-        assert_eq!(
-            inline_text(b"a\0"),
-            None,
-            "a trailing zero would read as padding"
-        );
-        assert!(inline_text(&[b'x'; 16]).is_some());
-        assert_eq!(inline_text(&[b'x'; 17]), None);
-        let full = inline_text("abcdefghijklmnoé".as_bytes()).map(|t| is_long(&t));
-        assert_eq!(full, None, "17 bytes");
-        let t = inline_text("abcdefghijklmn\u{7f}".as_bytes()).expect("15 bytes");
-        assert!(!is_long(&t));
-    }
-
-    #[test]
-    fn every_string_is_found_and_no_other() {
-        let mut strings: Vec<String> = (0..3000)
-            .flat_map(|i| {
-                [
-                    format!("user:u{i}"),
-                    format!("agent:a-rather-long-name-{i}"),
-                ]
-            })
-            .chain([
-                "".into(),
-                "a".into(),
-                "a\0".into(),
-                "x".repeat(16),
-                "x".repeat(17),
-            ])
-            .collect();
-        strings.sort();
-        let principals: Vec<(u32, u32)> = (0..strings.len() as u32)
-            .filter(|&i| strings[i as usize].starts_with("user:"))
-            .map(|i| (i, i % 7))
-            .collect();
-        let c = contents(&strings, principals.clone());
-        let fast = Fast::new(&c).expect("tables");
-        assert_eq!(
-            fast.table.last().map(|s| s.key),
-            Some(0),
-            "ends with an empty slot"
-        );
-        for (i, s) in strings.iter().enumerate() {
-            assert_eq!(fast.find_str(&c, s), Some(i as u32), "`{s:?}`");
-        }
-        for &(sym, profile) in &principals {
-            let (ty, id) = strings[sym as usize]
-                .split_once(':')
-                .expect("a principal string");
-            let slot = fast.find_ref_at(&c, fast.ref_home(ty, id), ty, id);
-            assert_eq!(slot.map(|s| (s.key - 1, s.profile)), Some((sym, profile)));
-        }
-        for absent in [
-            "user:u3000",
-            "b",
-            "a\0\0",
-            "x",
-            &"x".repeat(18),
-            "agent:a-rather-long-name-",
-        ] {
-            assert_eq!(fast.find_str(&c, absent), None, "`{absent:?}`");
-        }
-        let home = fast.ref_home("agent", "a-rather-long-name-3000");
-        assert!(fast
-            .find_ref_at(&c, home, "agent", "a-rather-long-name-3000")
-            .is_none());
+    fn entries_are_found_in_one_pass() {
+        let entries = [(1, 10, 1), (4, 11, 2), (9, 13, 1)];
+        let mut cur = 0;
+        assert_eq!(entry(&entries, &mut cur, 0), None);
+        assert_eq!(entry(&entries, &mut cur, 4), Some((11, 2)));
+        assert_eq!(entry(&entries, &mut cur, 5), None);
+        assert_eq!(entry(&entries, &mut cur, 9), Some((13, 1)));
+        assert_eq!(entry(&entries, &mut cur, 12), None);
+        assert_eq!(cur, 3);
     }
 }

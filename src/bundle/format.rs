@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 /// The first four bytes of every bundle.
 pub const MAGIC: &[u8; 4] = b"ZTPB";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Magic, version, flags and body length.
 pub const HEADER_LEN: usize = 16;
 pub const DIGEST_LEN: usize = 32;
@@ -23,12 +23,11 @@ pub mod tag {
     pub const POLICIES: u8 = 6;
     pub const ROWS: u8 = 7;
     pub const PROFILES: u8 = 8;
-    pub const PRINCIPALS: u8 = 9;
+    // 9 was the principals section of version 1; version 2 gives profiles in `STRINGS`.
     pub const ORDER: u8 = 10;
     pub const MANIFEST: u8 = 11;
-    pub const ALL: [u8; 11] = [
-        META, STRINGS, INTS, SOURCES, RELATIONS, POLICIES, ROWS, PROFILES, PRINCIPALS, ORDER,
-        MANIFEST,
+    pub const ALL: [u8; 10] = [
+        META, STRINGS, INTS, SOURCES, RELATIONS, POLICIES, ROWS, PROFILES, ORDER, MANIFEST,
     ];
 
     pub fn name(tag: u8) -> &'static str {
@@ -41,7 +40,6 @@ pub mod tag {
             POLICIES => "policies",
             ROWS => "rows",
             PROFILES => "profiles",
-            PRINCIPALS => "principals",
             ORDER => "order",
             MANIFEST => "manifest",
             _ => "unknown",

@@ -76,7 +76,7 @@ impl Full {
             data.extend(r.data.iter().map(|&s| sym(s)));
             *count += r.count;
         }
-        for &(who, prof) in &c.principals {
+        for (who, prof) in c.principals() {
             for &(pi, start, nrows) in c.profiles.entries(prof) {
                 let p = &c.policies[pi as usize];
                 if !matches!(p.principal, PrincipalMatch::Chain { .. }) {

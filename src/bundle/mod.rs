@@ -18,6 +18,7 @@ pub mod format;
 mod full;
 pub mod read;
 pub mod sign;
+pub mod strings;
 pub mod write;
 
 pub use fast::{Answer, Entity, Query, Val, Verdict, VerdictDenial};
@@ -375,6 +376,14 @@ impl Bundle {
                 }))
             }
         }
+    }
+
+    /// The same bundle deciding without its per-list-and-profile permit plans, as it does
+    /// when a bundle has too many profiles for them (for tests).
+    #[doc(hidden)]
+    pub fn without_plans(mut self) -> Bundle {
+        self.fast.drop_plans();
+        self
     }
 
     /// The fast path alone: `None` when the answer needs the staged decider.

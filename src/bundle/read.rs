@@ -3,6 +3,8 @@
 //! far beyond the input's size.
 
 use super::format::{tag, Reader};
+pub use super::strings::Strings;
+use super::strings::{buckets_for, StringsBuilder, NO_PROFILE};
 use super::{BundleError, Manifest};
 use crate::ir::{
     ActionPat, Attr, AttrRoot, CmpOp, ColumnInfo, Cond, CondTerm, Effect, Policy, PrincipalMatch,
@@ -12,35 +14,6 @@ use crate::source::{FileId, Span};
 
 /// Conditions nest at most this deep in a bundle.
 pub const MAX_COND_DEPTH: usize = 200;
-
-/// The string table: every string of the bundle, in byte order, stored back to back.
-#[derive(Debug, Clone, Default)]
-pub struct Strings {
-    pub arena: Vec<u8>,
-    /// `offsets[i]..offsets[i + 1]` is string `i`.
-    pub offsets: Vec<u32>,
-}
-
-impl Strings {
-    pub fn len(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// String `i` (which must be below `len()`); its bytes were checked to be UTF-8 on load.
-    pub fn get(&self, i: usize) -> &str {
-        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-        std::str::from_utf8(&self.arena[a..b]).unwrap_or_default()
-    }
-
-    pub fn bytes(&self, i: usize) -> &[u8] {
-        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-        &self.arena[a..b]
-    }
-}
 
 /// The tuples of one relation, flat, in bundle symbols.
 #[derive(Debug, Clone)]
@@ -71,6 +44,7 @@ impl Profiles {
         self.len() == 0
     }
 
+    #[inline]
     pub fn entries(&self, profile: u32) -> &[(u32, u32, u32)] {
         let i = profile as usize;
         match (self.start.get(i), self.start.get(i + 1)) {
@@ -94,8 +68,8 @@ pub struct Contents {
     pub policies: Vec<Policy>,
     pub rows: Vec<RelRows>,
     pub profiles: Profiles,
-    /// (principal symbol, profile), ascending by symbol.
-    pub principals: Vec<(u32, u32)>,
+    /// How many strings name a principal (their profiles are in `strings`).
+    pub principal_count: usize,
     /// Symbols whose relative order row iteration depends on, in their source order.
     pub order: Vec<u32>,
     pub manifest: Manifest,
@@ -115,6 +89,11 @@ impl Contents {
     /// Number of symbols: strings, ints, then `false` and `true`.
     pub fn symbols(&self) -> usize {
         self.strings.len() + self.ints.len() + 2
+    }
+
+    /// Every principal with its profile, by symbol.
+    pub fn principals(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.strings.principals()
     }
 
     pub fn value(&self, sym: u32) -> BVal<'_> {
@@ -150,7 +129,7 @@ pub fn decode(body: &[u8]) -> Result<Contents, BundleError> {
     meta.finish()?;
 
     let mut s = section(&mut r, tag::STRINGS, &mut sizes)?;
-    let strings = strings(&mut s)?;
+    let (strings, max_profile, principal_count) = strings(&mut s)?;
     s.finish()?;
 
     let mut s = section(&mut r, tag::INTS, &mut sizes)?;
@@ -379,20 +358,15 @@ pub fn decode(body: &[u8]) -> Result<Contents, BundleError> {
     }
     s.finish()?;
 
-    let mut s = section(&mut r, tag::PRINCIPALS, &mut sizes)?;
-    let n = s.count(2)?;
-    let mut principals = Vec::with_capacity(n);
-    let mut next_sym: u64 = 0;
-    for _ in 0..n {
-        let who = next_sym.saturating_add(s.var()?);
-        if who >= nsyms as u64 {
-            return Err(s.error(format!("principal symbol {who} out of range")));
+    if let Some(p) = max_profile {
+        if p as usize >= profiles.len() {
+            return Err(BundleError::Malformed {
+                section: "strings",
+                offset: 0,
+                message: format!("profile {p} out of range (< {})", profiles.len()),
+            });
         }
-        let prof = s.index(profiles.len(), "profile")? as u32;
-        principals.push((who as u32, prof));
-        next_sym = who + 1;
     }
-    s.finish()?;
 
     let mut s = section(&mut r, tag::ORDER, &mut sizes)?;
     let n = s.count(1)?;
@@ -443,51 +417,58 @@ pub fn decode(body: &[u8]) -> Result<Contents, BundleError> {
         policies,
         rows,
         profiles,
-        principals,
+        principal_count,
         order,
         manifest,
         section_sizes: sizes,
     })
 }
 
-fn strings(s: &mut Reader<'_>) -> Result<Strings, BundleError> {
-    let n = s.count(2)?;
-    let mut arena: Vec<u8> = Vec::with_capacity(s.remaining() * 4);
-    let mut offsets: Vec<u32> = Vec::with_capacity(n + 1);
-    offsets.push(0);
-    let mut prev_start = 0usize;
-    for k in 0..n {
-        let shared = s.var()? as usize;
-        let prev_len = arena.len() - prev_start;
-        if shared > prev_len {
-            return Err(s.error("shared prefix longer than the previous string"));
-        }
+/// The strings section: the prefixes, the sizes of the table's buckets, then every string
+/// (its prefix, the rest, the profile of the principal it names) in table order. Returns the
+/// table, the largest profile named and how many strings name one.
+fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleError> {
+    let np = s.count(1)?;
+    let mut prefixes = Vec::with_capacity(np);
+    for _ in 0..np {
+        prefixes.push(s.str()?.as_bytes());
+    }
+    let n = s.count(3)?;
+    let nb = buckets_for(n);
+    let mut counts = Vec::with_capacity(nb.min(s.remaining()));
+    for _ in 0..nb {
+        counts.push(s.var()?);
+    }
+    let mut b = StringsBuilder::new(n, counts).map_err(|m| s.error(m))?;
+    let mut max_profile = None;
+    let mut principals = 0;
+    for _ in 0..n {
+        let p = s.index(np + 1, "prefix")?;
+        let pre = match p {
+            0 => &[][..],
+            p => prefixes[p - 1],
+        };
+        // A UTF-8 prefix followed by a UTF-8 rest is UTF-8.
         let rest = s.bytes()?;
-        let start = arena.len();
-        // The previous string and this one share `shared` bytes, so this one is greater
-        // exactly when its rest is greater than the previous string's.
-        if k > 0 && arena[prev_start + shared..] >= *rest {
-            return Err(s.error("strings are not strictly ascending"));
+        if !rest.is_ascii() {
+            std::str::from_utf8(rest).map_err(|_| s.error("string is not UTF-8"))?;
         }
-        arena.extend_from_within(prev_start..prev_start + shared);
-        arena.extend_from_slice(rest);
-        let end = u32::try_from(arena.len()).map_err(|_| s.error("string table too large"))?;
-        offsets.push(end);
-        prev_start = start;
+        let profile = match s.var()? {
+            0 => NO_PROFILE,
+            v => {
+                let p = u32::try_from(v - 1)
+                    .ok()
+                    .filter(|&p| p != NO_PROFILE)
+                    .ok_or_else(|| s.error(format!("profile {v} out of range")))?;
+                max_profile = max_profile.max(Some(p));
+                principals += 1;
+                p
+            }
+        };
+        b.push(pre, rest, profile).map_err(|m| s.error(m))?;
     }
-    // Every string is UTF-8 when the whole arena is and every string starts on a character
-    // boundary (a slice of UTF-8 between two boundaries is UTF-8).
-    let text = std::str::from_utf8(&arena).map_err(|e| {
-        let k = offsets.partition_point(|&o| o as usize <= e.valid_up_to());
-        s.error(format!("string {} is not UTF-8", k.saturating_sub(1)))
-    })?;
-    if let Some(k) = offsets
-        .iter()
-        .position(|&o| !text.is_char_boundary(o as usize))
-    {
-        return Err(s.error(format!("string {k} is not UTF-8")));
-    }
-    Ok(Strings { arena, offsets })
+    let table = b.finish().map_err(|m| s.error(m))?;
+    Ok((table, max_profile, principals))
 }
 
 fn root(s: &mut Reader<'_>) -> Result<AttrRoot, BundleError> {
@@ -645,52 +626,147 @@ fn op(s: &mut Reader<'_>) -> Result<CmpOp, BundleError> {
 mod tests {
     use super::*;
     use crate::bundle::format::Writer;
+    use crate::bundle::strings::{bucket_counts, hash};
 
-    /// A strings section of `(shared, rest)` pairs, decoded.
-    fn decode_strings(items: &[(usize, &[u8])]) -> Result<Strings, BundleError> {
+    /// A strings section of `(prefix, rest, profile + 1)` items, decoded.
+    fn decode_strings(
+        prefixes: &[&str],
+        items: &[(usize, &[u8], u64)],
+    ) -> Result<(Strings, Option<u32>, usize), BundleError> {
         let mut w = Writer::new();
+        w.usize(prefixes.len());
+        for p in prefixes {
+            w.str(p);
+        }
         w.usize(items.len());
-        for (shared, rest) in items {
-            w.usize(*shared);
+        for c in bucket_counts(
+            &items
+                .iter()
+                .map(|(p, rest, _)| {
+                    let mut whole = prefixes
+                        .get(p.wrapping_sub(1))
+                        .map_or(Vec::new(), |x| x.as_bytes().to_vec());
+                    whole.extend_from_slice(rest);
+                    hash(&whole)
+                })
+                .collect::<Vec<_>>(),
+        ) {
+            w.var(c);
+        }
+        for (prefix, rest, profile) in items {
+            w.usize(*prefix);
             w.bytes(rest);
+            w.var(*profile);
         }
         strings(&mut Reader::new(&w.buf, "strings"))
     }
 
-    #[test]
-    fn front_coded_strings_decode() {
-        let s = decode_strings(&[(0, b"agent:a1"), (7, b"2"), (0, b"user:u\xc3\xa9")])
-            .expect("valid strings");
-        assert_eq!(s.len(), 3);
-        assert_eq!(s.get(0), "agent:a1");
-        assert_eq!(s.get(1), "agent:a2");
-        assert_eq!(s.get(2), "user:ué");
-    }
-
-    #[test]
-    fn strings_out_of_order_are_refused() {
-        for items in [
-            &[(0, &b"b"[..]), (0, &b"a"[..])][..],
-            &[(0, b"ab"), (2, b"")],
-            &[(0, b"ab"), (1, b"a")],
-            &[(0, b"ab"), (1, b"b")],
-        ] {
-            let e = decode_strings(items).expect_err("not strictly ascending");
-            assert!(e.to_string().contains("strictly ascending"), "{e}");
+    /// `a` and `b` in table order.
+    fn ordered<'s>(a: &'s str, b: &'s str) -> (&'s str, &'s str) {
+        if (hash(a.as_bytes()), a) < (hash(b.as_bytes()), b) {
+            (a, b)
+        } else {
+            (b, a)
         }
-        // A longer string after its own prefix is greater.
-        assert!(decode_strings(&[(0, b"ab"), (2, b"c")]).is_ok());
     }
 
     #[test]
-    fn strings_that_split_a_character_are_refused() {
-        // "é" is two bytes; the first string ends inside it, the second starts inside it.
-        let e = decode_strings(&[(0, b"a\xc3"), (1, b"\xc3\xa9")]).expect_err("split character");
+    fn prefixed_strings_decode() {
+        let (x, y) = ordered("agent:a1", "user:u\u{e9}");
+        let item = |s: &'static str, profile| {
+            let (pre, rest) = s.split_at(s.find(':').map_or(0, |i| i + 1));
+            let p = ["agent:", "user:"]
+                .iter()
+                .position(|&q| q == pre)
+                .map_or(0, |i| i + 1);
+            (p, rest.as_bytes(), profile)
+        };
+        let (t, max, n) =
+            decode_strings(&["agent:", "user:"], &[item(x, 0), item(y, 3)]).expect("valid strings");
+        assert_eq!((t.get(0), t.get(1)), (x, y));
+        assert_eq!((t.profile(0), t.profile(1)), (NO_PROFILE, 2));
+        assert_eq!((max, n), (Some(2), 1));
+    }
+
+    #[test]
+    fn bad_strings_are_refused() {
+        let e = decode_strings(&[], &[(1, b"a", 0)]).expect_err("no such prefix");
+        assert!(e.to_string().contains("prefix 1 out of range"), "{e}");
+        let e = decode_strings(&[], &[(0, b"a", 1 << 33)]).expect_err("profile too large");
+        assert!(e.to_string().contains("out of range"), "{e}");
+        // Bucket sizes that do not add up to the number of strings.
+        let mut w = Writer::new();
+        w.usize(0);
+        w.usize(1);
+        w.var(2);
+        w.usize(0);
+        w.bytes(b"a");
+        w.var(0);
+        let e = strings(&mut Reader::new(&w.buf, "strings")).expect_err("refused");
+        assert!(e.to_string().contains("buckets"), "{e}");
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_are_refused() {
+        let e = decode_strings(&[], &[(0, b"a\xff", 0)]).expect_err("not UTF-8");
         assert!(e.to_string().contains("not UTF-8"), "{e}");
-        // Together UTF-8 ("aéb"), but the boundary falls inside "é".
-        let e = decode_strings(&[(0, b"a\xc3"), (0, b"\xa9b")]).expect_err("split character");
-        assert!(e.to_string().contains("not UTF-8"), "{e}");
-        let e = decode_strings(&[(0, b"a\xff")]).expect_err("not UTF-8");
-        assert!(e.to_string().contains("string 0 is not UTF-8"), "{e}");
+    }
+
+    /// A body of one string naming profile `profile` (+ 1 when given) and `profiles` empty
+    /// profiles, every other section empty.
+    fn body(profile: Option<u64>, profiles: usize) -> Vec<u8> {
+        let mut out = Writer::new();
+        let mut w = Writer::new();
+        w.str("sha256:0");
+        w.usize(0);
+        w.usize(0);
+        out.section(tag::META, &w);
+        let mut w = Writer::new();
+        w.usize(0);
+        w.usize(1);
+        w.var(1);
+        w.usize(0);
+        w.str("user:u1");
+        w.var(profile.map_or(0, |p| p + 1));
+        out.section(tag::STRINGS, &w);
+        for t in [
+            tag::INTS,
+            tag::SOURCES,
+            tag::RELATIONS,
+            tag::POLICIES,
+            tag::ROWS,
+        ] {
+            let mut w = Writer::new();
+            w.usize(0);
+            out.section(t, &w);
+        }
+        let mut w = Writer::new();
+        w.usize(profiles);
+        for _ in 0..profiles {
+            w.usize(0);
+        }
+        out.section(tag::PROFILES, &w);
+        let mut w = Writer::new();
+        w.usize(0);
+        out.section(tag::ORDER, &w);
+        let mut w = Writer::new();
+        w.usize(0);
+        w.usize(0);
+        w.usize(0);
+        out.section(tag::MANIFEST, &w);
+        out.buf
+    }
+
+    #[test]
+    fn a_principal_must_name_a_profile_of_the_bundle() {
+        let c = decode(&body(Some(0), 1)).expect("a valid body");
+        assert_eq!(c.principals().collect::<Vec<_>>(), vec![(0, 0)]);
+        assert_eq!((c.principal_count, c.strings.get(0)), (1, "user:u1"));
+        let e = decode(&body(Some(1), 1)).expect_err("profile 1 of 1");
+        assert!(
+            e.to_string().contains("profile 1 out of range (< 1)"),
+            "{e}"
+        );
+        assert!(decode(&body(None, 0)).is_ok());
     }
 }

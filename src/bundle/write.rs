@@ -9,8 +9,9 @@
 
 use super::fast::StrHasher;
 use super::format::{tag, Writer};
+use super::strings;
 use super::Manifest;
-use crate::eval::Model;
+use crate::eval::{Model, Rows};
 use crate::ir::{
     ActionPat, AttrRoot, Cond, CondTerm, Effect, PrincipalMatch, Program, RelKind, Sym, Type, Value,
 };
@@ -18,8 +19,8 @@ use crate::source::Span;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
-/// The value numbering of a bundle: strings in byte order, then ints in numeric order, then
-/// `false` and `true`.
+/// The value numbering of a bundle: strings in table order (by [`strings::hash`], then by
+/// their bytes), then ints in numeric order, then `false` and `true`.
 struct Numbering {
     /// Source symbol -> bundle symbol (`u32::MAX` for values the bundle does not hold).
     map: Vec<u32>,
@@ -27,16 +28,9 @@ struct Numbering {
     /// the bundle's numbering in it.
     arena: String,
     strings: Vec<(u32, u32)>,
+    /// The hash of each string, in the bundle's numbering.
+    hashes: Vec<u64>,
     ints: Vec<i64>,
-}
-
-/// The first 16 bytes of `s`, zero padded, as a big-endian number: ordering strings by it,
-/// then by their bytes, orders them by their bytes, while most comparisons stay on numbers.
-fn prefix_key(s: &str) -> u128 {
-    let mut b = [0u8; 16];
-    let n = s.len().min(16);
-    b[..n].copy_from_slice(&s.as_bytes()[..n]);
-    u128::from_be_bytes(b)
 }
 
 impl Numbering {
@@ -44,7 +38,7 @@ impl Numbering {
         // Strings are copied into one arena first, so sorting and writing them read compact
         // memory rather than one allocation per string.
         let mut arena = String::new();
-        let mut strs: Vec<(u128, (u32, u32), u32)> = Vec::new();
+        let mut strs: Vec<(u64, (u32, u32), u32)> = Vec::new();
         let mut ints: Vec<(i64, u32)> = Vec::new();
         let mut bools: Vec<(bool, u32)> = Vec::new();
         for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
@@ -52,7 +46,7 @@ impl Numbering {
                 Value::Str(x) => {
                     let at = (arena.len() as u32, x.len() as u32);
                     arena.push_str(x);
-                    strs.push((prefix_key(x), at, i as u32));
+                    strs.push((strings::hash(x.as_bytes()), at, i as u32));
                 }
                 Value::Int(v) => ints.push((*v, i as u32)),
                 Value::Bool(b) => bools.push((*b, i as u32)),
@@ -72,10 +66,21 @@ impl Numbering {
         for &(b, s) in &bools {
             map[s as usize] = (strs.len() + ints.len() + usize::from(b)) as u32;
         }
+        // The arena again, in table order, so that writing the strings reads it in order.
+        let mut sorted = String::with_capacity(arena.len());
+        let strings = strs
+            .iter()
+            .map(|&(_, at, _)| {
+                let to = (sorted.len() as u32, at.1);
+                sorted.push_str(text(at));
+                to
+            })
+            .collect();
         Numbering {
             map,
-            strings: strs.into_iter().map(|(_, at, _)| at).collect(),
-            arena,
+            hashes: strs.iter().map(|&(h, _, _)| h).collect(),
+            strings,
+            arena: sorted,
             ints: ints.into_iter().map(|(v, _)| v).collect(),
         }
     }
@@ -117,6 +122,12 @@ fn collect_cond_syms(c: &Cond, out: &mut [bool], lookups: &mut BTreeSet<u32>) {
             args.iter().for_each(|t| term(t, out));
         }
     }
+}
+
+/// Tuple `k` of `rows`.
+fn tuple(rows: &Rows, k: usize) -> Option<&[Sym]> {
+    let a = rows.arity();
+    rows.flat().get(k * a..(k + 1) * a)
 }
 
 /// What the builder reports besides the bytes.
@@ -178,59 +189,42 @@ pub fn body(
     }
     let num = Numbering::new(program, &used);
 
-    // Per principal, the instances of every chain statement: (principal, statement, row
-    // index in source order), sorted, then encoded flat as [statement, count, rows...] runs.
-    // A counting sort on the principal: statements and rows are visited in ascending order,
-    // so each principal's run comes out sorted too.
-    let keyed_rows = || {
-        keyed.iter().filter_map(|&i| {
+    // Per principal, the instances of every chain statement, encoded flat as [statement,
+    // count, bound columns...] runs. Every statement's rows are sorted by principal, so a
+    // merge over the statements visits each principal's instances together, statements in
+    // ascending order and each statement's rows in source order, reading memory in order.
+    let keyed_rows: Vec<(u32, &Rows)> = keyed
+        .iter()
+        .filter_map(|&i| {
             let rows = model.rows.get(program.policies[i].rel.index())?;
-            (rows.arity() > 0).then_some((i, rows))
+            (rows.arity() > 0 && !rows.is_empty()).then_some((i as u32, rows))
         })
-    };
-    let nsyms = num.strings.len() + num.ints.len() + 2;
-    let mut starts = vec![0usize; nsyms + 1];
-    for (_, rows) in keyed_rows() {
-        for t in rows.iter() {
-            // Every principal was marked used, so it has a bundle symbol.
-            if let Some(c) = starts.get_mut(num.sym(t[0]) as usize + 1) {
-                *c += 1;
-            }
-        }
-    }
-    for w in 0..nsyms {
-        starts[w + 1] += starts[w];
-    }
-    let mut inst: Vec<(u32, u32, u32)> = vec![(0, 0, 0); starts[nsyms]];
-    for (i, rows) in keyed_rows() {
-        for (k, t) in rows.iter().enumerate() {
-            let who = num.sym(t[0]);
-            if let Some(at) = starts.get_mut(who as usize) {
-                inst[*at] = (who, i as u32, k as u32);
-                *at += 1;
-            }
-        }
-    }
-    let mut enc: Vec<u32> = Vec::with_capacity(inst.len() * 2);
+        .collect();
+    let mut cursor = vec![0usize; keyed_rows.len()];
+    let mut enc: Vec<u32> = Vec::new();
     let mut spans: Vec<(u32, usize, usize)> = Vec::new(); // (principal, start, end) in enc
-    let mut k = 0;
-    while k < inst.len() {
-        let who = inst[k].0;
+    loop {
+        // The smallest principal any statement's rows are at.
+        let who = keyed_rows
+            .iter()
+            .zip(&cursor)
+            .filter_map(|(&(_, rows), &k)| tuple(rows, k).map(|t| t[0]))
+            .min();
+        let Some(who) = who else { break };
         let start = enc.len();
-        while k < inst.len() && inst[k].0 == who {
-            let pi = inst[k].1;
-            let rows = &model.rows[program.policies[pi as usize].rel.index()];
-            let count_at = enc.len() + 1;
-            enc.extend([pi, 0]);
-            while k < inst.len() && inst[k].0 == who && inst[k].1 == pi {
-                let (r, a) = (inst[k].2 as usize, rows.arity());
-                let t = &rows.flat()[r * a..(r + 1) * a];
+        for (&(pi, rows), k) in keyed_rows.iter().zip(cursor.iter_mut()) {
+            let mut count_at = None;
+            while let Some(t) = tuple(rows, *k).filter(|t| t[0] == who) {
+                let at = *count_at.get_or_insert_with(|| {
+                    enc.extend([pi, 0]);
+                    enc.len() - 1
+                });
                 enc.extend(t[1..].iter().map(|&s| num.sym(s)));
-                enc[count_at] += 1;
-                k += 1;
+                enc[at] += 1;
+                *k += 1;
             }
         }
-        spans.push((who, start, enc.len()));
+        spans.push((num.sym(who), start, enc.len()));
     }
     let mut profile_ids: HashMap<&[u32], u32, BuildHasherDefault<StrHasher>> = HashMap::default();
     let mut profiles: Vec<&[u32]> = Vec::new();
@@ -252,16 +246,46 @@ pub fn body(
     w.usize(model.total());
     out.section(tag::META, &w);
 
-    // Strings, front-coded: shared prefix length with the previous one, then the rest.
-    let mut w = Writer::new();
-    w.usize(num.strings.len());
-    let mut prev: &[u8] = &[];
+    // Strings in table order: the prefixes (every `type:` that strings start with), then per
+    // string its prefix (0: none), the rest, and the profile of the principal it names + 1
+    // (0: none).
+    let mut profile_of = vec![0u32; num.strings.len()];
+    for &(who, prof) in &principals {
+        // Principals that are not strings cannot match a request's principal.
+        if let Some(p) = profile_of.get_mut(who as usize) {
+            *p = prof + 1;
+        }
+    }
+    let prefix_of = |s: &str| s.find(':').map_or(0, |i| i + 1);
+    // Distinct prefixes, sorted; each string's prefix number is looked up by the prefix.
+    let mut seen: HashMap<&str, u32, BuildHasherDefault<StrHasher>> = HashMap::default();
     for k in 0..num.strings.len() {
-        let b = num.string(k).as_bytes();
-        let shared = prev.iter().zip(b).take_while(|(x, y)| x == y).count();
-        w.usize(shared);
-        w.bytes(&b[shared..]);
-        prev = b;
+        let s = num.string(k);
+        let p = &s[..prefix_of(s)];
+        if !p.is_empty() {
+            seen.entry(p).or_insert(0);
+        }
+    }
+    let mut prefixes: Vec<&str> = seen.keys().copied().collect();
+    prefixes.sort_unstable();
+    for (i, p) in prefixes.iter().enumerate() {
+        seen.insert(p, i as u32 + 1);
+    }
+    let mut w = Writer::new();
+    w.usize(prefixes.len());
+    for p in &prefixes {
+        w.str(p);
+    }
+    w.usize(num.strings.len());
+    for c in strings::bucket_counts(&num.hashes) {
+        w.var(c);
+    }
+    for (k, &profile) in profile_of.iter().enumerate() {
+        let s = num.string(k);
+        let (pre, rest) = s.split_at(prefix_of(s));
+        w.var(u64::from(seen.get(pre).copied().unwrap_or(0)));
+        w.str(rest);
+        w.var(u64::from(profile));
     }
     out.section(tag::STRINGS, &w);
 
@@ -397,17 +421,6 @@ pub fn body(
         }
     }
     out.section(tag::PROFILES, &w);
-
-    // Principals by symbol: the gap from the previous one, then the profile.
-    let mut w = Writer::new();
-    w.usize(principals.len());
-    let mut next = 0u32;
-    for &(who, prof) in &principals {
-        w.var(u64::from(who - next));
-        next = who + 1;
-        w.var(u64::from(prof));
-    }
-    out.section(tag::PRINCIPALS, &w);
 
     let mut w = Writer::new();
     let order: Vec<u32> = (0..nvals)

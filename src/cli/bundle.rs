@@ -169,7 +169,7 @@ fn build(a: &BuildArgs) -> u8 {
                 a.output.display(),
                 bytes.len(),
                 info.contents.policies.len(),
-                info.contents.principals.len(),
+                info.contents.principal_count,
                 info.contents.input_facts
             );
             println!("  digest: {}", info.digest);
@@ -242,7 +242,7 @@ fn inspection_json(info: &bundle::Inspection) -> Json {
     for r in &c.rows {
         counts[r.rel.index()] += r.count;
     }
-    for &(_, prof) in &c.principals {
+    for (_, prof) in c.principals() {
         for &(pi, _, n) in c.profiles.entries(prof) {
             counts[c.policies[pi as usize].rel.index()] += n as usize;
         }
@@ -279,7 +279,7 @@ fn inspection_json(info: &bundle::Inspection) -> Json {
         "input_facts": c.input_facts,
         "model_tuples": c.model_tuples,
         "values": c.strings.len() + c.ints.len(),
-        "principals": c.principals.len(),
+        "principals": c.principal_count,
         "profiles": c.profiles.len(),
         "manifest": {
             "attributes": c.manifest.attribute_names(),
@@ -309,7 +309,7 @@ fn print_inspection(info: &bundle::Inspection, doc: &Json) {
         "  contents:     {} input facts, {} values, {} principals in {} profiles",
         c.input_facts,
         c.strings.len() + c.ints.len(),
-        c.principals.len(),
+        c.principal_count,
         c.profiles.len()
     );
     println!("manifest");

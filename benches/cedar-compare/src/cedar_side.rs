@@ -101,7 +101,12 @@ fn uid(ty: &str, id: &str) -> EntityUid {
 
 /// The Cedar request for a support-desk request document.
 pub fn request(doc: &Json) -> Request {
-    let s = |p: &str| doc.pointer(p).and_then(Json::as_str).unwrap_or_default().to_string();
+    let s = |p: &str| {
+        doc.pointer(p)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let ty = |t: &str| match t {
         "agent" => "Agent",
         "user" => "User",

@@ -67,7 +67,9 @@ fn main() {
     let users = arg("--users", 100_000);
     let nreq = arg("--requests", 10_000);
     let rounds = arg("--rounds", 300);
-    let dir = PathBuf::from(std::env::var("CEDAR_COMPARE_DIR").unwrap_or_else(|_| "target/compare".into()));
+    let dir = PathBuf::from(
+        std::env::var("CEDAR_COMPARE_DIR").unwrap_or_else(|_| "target/compare".into()),
+    );
     std::fs::create_dir_all(&dir).expect("output directory");
     println!("workload: support desk, {users} users, {nreq} distinct requests");
 
@@ -127,9 +129,12 @@ fn main() {
     let mut staged_agree = 0;
     for (p, d) in mix.iter().zip(&docs) {
         let r = bundle.respond(d, ztpol::decide::Auth::None);
-        staged_agree += usize::from(r["decision"].as_bool() == Some(ztpol_side::decide(&bundle, slots, p)));
+        staged_agree +=
+            usize::from(r["decision"].as_bool() == Some(ztpol_side::decide(&bundle, slots, p)));
     }
-    let z_ns = per_call(&mix, 1000, rounds, |p| ztpol_side::decide(&bundle, slots, p));
+    let z_ns = per_call(&mix, 1000, rounds, |p| {
+        ztpol_side::decide(&bundle, slots, p)
+    });
     let c_ns = per_call(&cedar_reqs, 100, rounds.min(200), |r| cedar.decide(r));
 
     // ---- broker RSS ----
@@ -150,7 +155,10 @@ fn main() {
     println!("| figure | ztpol | Cedar | target | met |");
     println!("|---|---|---|---|---|");
     let row = |name: &str, z: String, c: String, target: String, ok: bool| {
-        println!("| {name} | {z} | {c} | {target} | {} |", if ok { "yes" } else { "NO" });
+        println!(
+            "| {name} | {z} | {c} | {target} | {} |",
+            if ok { "yes" } else { "NO" }
+        );
     };
     row(
         "decision, median ns",
@@ -168,8 +176,14 @@ fn main() {
     );
     row(
         "bytes per user",
-        format!("{:.1} ({bytes} bytes signed bundle)", bytes as f64 / users as f64),
-        format!("{:.1} ({cedar_bytes} bytes entities JSON + policies)", cedar_bytes as f64 / users as f64),
+        format!(
+            "{:.1} ({bytes} bytes signed bundle)",
+            bytes as f64 / users as f64
+        ),
+        format!(
+            "{:.1} ({cedar_bytes} bytes entities JSON + policies)",
+            cedar_bytes as f64 / users as f64
+        ),
         "<= 32".into(),
         (bytes as f64 / users as f64) <= 32.0,
     );
@@ -182,18 +196,29 @@ fn main() {
     );
     row(
         "build, input facts/s",
-        format!("{:.2}M ({} facts in {:.0} ms, text to signed file)", facts_per_s / 1e6, built.input_facts, ms(build_time)),
+        format!(
+            "{:.2}M ({} facts in {:.0} ms, text to signed file)",
+            facts_per_s / 1e6,
+            built.input_facts,
+            ms(build_time)
+        ),
         format!("n/a (no compile step; its load: {:.0} ms)", ms(cedar_load)),
         ">= 1M".into(),
         facts_per_s >= 1e6,
     );
-    let rss = |r: &Option<(u64, String)>| r.as_ref().map_or("failed".to_string(), |(k, _)| format!("{:.1} MiB", *k as f64 / 1024.0));
+    let rss = |r: &Option<(u64, String)>| {
+        r.as_ref().map_or("failed".to_string(), |(k, _)| {
+            format!("{:.1} MiB", *k as f64 / 1024.0)
+        })
+    };
     row(
         "broker peak RSS",
         rss(&z_rss),
         rss(&c_rss),
         "< 50 MiB".into(),
-        z_rss.as_ref().is_some_and(|(k, _)| (*k as f64) / 1024.0 < 50.0),
+        z_rss
+            .as_ref()
+            .is_some_and(|(k, _)| (*k as f64) / 1024.0 < 50.0),
     );
     for (name, r) in [("ztpol broker", &z_rss), ("cedar broker", &c_rss)] {
         if let Some((_, text)) = r {

@@ -80,7 +80,12 @@ pub struct Slots {
 impl Slots {
     pub fn of(b: &Bundle) -> Slots {
         let m = b.manifest();
-        assert_eq!(m.attributes.len(), 3, "the bundle reads {:?}", m.attribute_names());
+        assert_eq!(
+            m.attributes.len(),
+            3,
+            "the bundle reads {:?}",
+            m.attribute_names()
+        );
         Slots {
             amount: m.slot("action.amount").expect("slot"),
             region: m.slot("resource.region").expect("slot"),
@@ -92,6 +97,16 @@ impl Slots {
 /// Decides one request: the query is built on the stack from the broker's fields.
 #[inline]
 pub fn decide(b: &Bundle, s: Slots, p: &Pre) -> bool {
+    with_query(s, p, |q| b.decide(q).allowed())
+}
+
+/// Whether the fast path alone answers the request (`None`: the staged decider must).
+pub fn fast_only(b: &Bundle, s: Slots, p: &Pre) -> Option<bool> {
+    with_query(s, p, |q| b.decide_fast(q).map(|v| v.allowed))
+}
+
+#[inline]
+fn with_query<T>(s: Slots, p: &Pre, f: impl FnOnce(&Query<'_>) -> T) -> T {
     let mut attrs = [Val::Unknown; 3];
     attrs[s.amount] = Val::Int(p.amount);
     attrs[s.region] = Val::Str(p.region);
@@ -114,5 +129,5 @@ pub fn decide(b: &Bundle, s: Slots, p: &Pre) -> bool {
         attrs: &attrs,
         scope: None,
     };
-    b.decide(&q).allowed()
+    f(&q)
 }

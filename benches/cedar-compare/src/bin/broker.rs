@@ -37,9 +37,11 @@ fn main() {
     match args[1].as_str() {
         "ztpol" => {
             let bytes = std::fs::read(&args[2]).expect("bundle");
-            let keys = ztpol::bundle::KeySet::from_jwks(&std::fs::read_to_string(&args[3]).expect("jwks"))
-                .expect("jwks");
-            let bundle = ztpol::bundle::Bundle::load(&bytes, ztpol::bundle::Trust::keys(&keys)).expect("load");
+            let keys =
+                ztpol::bundle::KeySet::from_jwks(&std::fs::read_to_string(&args[3]).expect("jwks"))
+                    .expect("jwks");
+            let bundle = ztpol::bundle::Bundle::load(&bytes, ztpol::bundle::Trust::keys(&keys))
+                .expect("load");
             drop(bytes);
             let loaded = t0.elapsed();
             let slots = ztpol_side::Slots::of(&bundle);

@@ -149,6 +149,14 @@ fn main() {
         let b = ztpol_side::load(&bytes, &keys);
         let slots = ztpol_side::Slots::of(&b);
         let mix = ztpol_side::mix(users, nreq);
+        let staged = mix
+            .iter()
+            .filter(|p| ztpol_side::fast_only(&b, slots, p).is_none())
+            .count();
+        println!(
+            "decide: {staged} of {} requests take the staged decider",
+            mix.len()
+        );
         let mut allowed = 0usize;
         let t = Instant::now();
         let c0 = cpu_ns();
@@ -166,5 +174,15 @@ fn main() {
         let ns = t.elapsed().as_nanos() as f64 / k as f64;
         let cpu = (cpu_ns() - c0) as f64 / k as f64;
         println!("decide: {k} decisions, mean {ns:.1} ns (CPU {cpu:.1} ns), {allowed} allowed");
+        for j in 0..5 {
+            let p = &mix[j];
+            let c0 = cpu_ns();
+            let mut hits = 0usize;
+            for _ in 0..rounds * 1000 {
+                hits += usize::from(ztpol_side::fast_only(&b, slots, black_box(p)) == Some(true));
+            }
+            let cpu = (cpu_ns() - c0) as f64 / (rounds * 1000) as f64;
+            println!("  request {j} alone: CPU {cpu:.1} ns ({hits} allowed)");
+        }
     }
 }
