@@ -202,12 +202,9 @@ pub struct Found {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Probe {
     text: u128,
-    len: u32,
+    len: usize,
     from: u32,
     to: u32,
-    /// Whether the bucket's first (last) slot holds the string, when it is inline.
-    first_hit: bool,
-    last_hit: bool,
 }
 
 /// Every string of a bundle, by symbol, with the directory that finds them by hash.
@@ -386,13 +383,9 @@ impl Strings {
         let (from, to) = self.range(h);
         Probe {
             text,
-            // Truncated past `u32::MAX`, when no slot's length matches it anyway
-            // (`find_ref` compares the text's own length).
-            len: u32::try_from(len).unwrap_or(u32::MAX),
+            len,
             from,
             to,
-            first_hit: false,
-            last_hit: false,
         }
     }
 
@@ -424,23 +417,12 @@ impl Strings {
         }
         let text = pt | shl(u128::from(b':'), tyb.len()) | shl(pack(idb), tyb.len() + 1);
         let (from, to) = self.range(hash_packed(text, len));
-        // The bucket's first and last slots (one or two cache lines) are compared now, so
-        // that every chain principal's bucket is on its way from memory before any is
-        // searched; the results spare `find_ref` those two comparisons.
-        let last = to.saturating_sub(1).max(from);
-        let is = |k: u32| {
-            self.slots
-                .get(k as usize)
-                .is_some_and(|s| u128::from_le_bytes(s.text) == text && s.len as usize == len)
-        };
-        let (first_hit, last_hit) = (from < to && is(from), from < to && is(last));
+        self.touch(from, to);
         Some(Probe {
             text,
-            len: len as u32,
+            len,
             from,
             to,
-            first_hit,
-            last_hit,
         })
     }
 
@@ -459,24 +441,10 @@ impl Strings {
     #[inline]
     pub fn find_ref(&self, p: &Probe, ty: &str, id: &str) -> Option<Found> {
         let slots = self.slots.get(p.from as usize..p.to as usize)?;
-        let plen = p.len as usize;
-        if plen <= INLINE {
-            let hit = if p.first_hit {
-                Some(p.from)
-            } else if p.last_hit {
-                p.to.checked_sub(1)
-            } else {
-                None
-            };
-            if let Some(k) = hit {
-                return self.slots.get(k as usize).map(|s| Found {
-                    sym: k,
-                    profile: s.profile,
-                });
-            }
+        if p.len <= INLINE {
             let text = p.text.to_le_bytes();
             for (k, s) in slots.iter().enumerate() {
-                if s.text == text && s.len == p.len {
+                if s.text == text && s.len as usize == p.len {
                     return Some(Found {
                         sym: p.from + k as u32,
                         profile: s.profile,
@@ -487,12 +455,11 @@ impl Strings {
         }
         let (ty, id) = (ty.as_bytes(), id.as_bytes());
         for (k, s) in slots.iter().enumerate() {
-            if s.len != p.len {
+            if s.len as usize != p.len {
                 continue;
             }
             let b = self.bytes(p.from as usize + k);
-            // The length of the text itself (`p.len` is truncated past `u32::MAX`).
-            if b.len() == ty.len() + 1 + id.len()
+            if b.len() == p.len
                 && &b[..ty.len()] == ty
                 && b[ty.len()] == b':'
                 && &b[ty.len() + 1..] == id
@@ -607,9 +574,6 @@ mod tests {
             assert_eq!(t.find(s.as_bytes()), Some(syms[i]), "`{s:?}`");
             if let Some((ty, id)) = s.split_once(':') {
                 let p = t.locate(ty, id);
-                let f = t.find_ref(&p, ty, id).map(|f| (f.sym, f.profile));
-                assert_eq!(f, Some((syms[i], with[i].1)), "`{s}`");
-                let p = t.locate_principal(ty, id).expect("well-formed principal");
                 let f = t.find_ref(&p, ty, id).map(|f| (f.sym, f.profile));
                 assert_eq!(f, Some((syms[i], with[i].1)), "`{s}`");
             }
