@@ -402,12 +402,7 @@ impl Strings {
         }
         let len = tyb.len() + 1 + idb.len();
         if len > INLINE {
-            if has_byte(tyb, b':') {
-                return None;
-            }
-            let p = self.locate(ty, id);
-            self.touch(p.from, p.to);
-            return Some(p);
+            return (!has_byte(tyb, b':')).then(|| self.locate(ty, id));
         }
         let pt = pack(tyb);
         // Bytes of the type equal to `:` become zero; the padding becomes `:`, not zero.
@@ -417,24 +412,12 @@ impl Strings {
         }
         let text = pt | shl(u128::from(b':'), tyb.len()) | shl(pack(idb), tyb.len() + 1);
         let (from, to) = self.range(hash_packed(text, len));
-        self.touch(from, to);
         Some(Probe {
             text,
             len,
             from,
             to,
         })
-    }
-
-    /// Reads the first and last slots of `from..to` (a bucket: one or two cache lines) now,
-    /// so that every chain principal's bucket is on its way from memory before any is
-    /// compared, rather than each one after the comparisons of the one before.
-    #[inline(always)]
-    fn touch(&self, from: u32, to: u32) {
-        let last = to.saturating_sub(1).max(from);
-        if let (Some(a), Some(b)) = (self.slots.get(from as usize), self.slots.get(last as usize)) {
-            std::hint::black_box(a.len ^ b.len);
-        }
     }
 
     /// The principal `type:id` located by `p`.
