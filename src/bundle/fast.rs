@@ -720,25 +720,22 @@ impl Fast {
     /// Decides `q`, or `None` when the staged decider must.
     pub fn decide(&self, c: &Contents, q: &Query<'_>) -> Option<Verdict> {
         let n = q.chain_len();
-        if n > MAX_CHAIN
-            || q.action.is_empty()
-            || q.resource_type.is_empty()
-            || !valid_entity(&q.subject)
-            || !q.on_behalf_of.iter().all(valid_entity)
-        {
+        if n > MAX_CHAIN || q.action.is_empty() || q.resource_type.is_empty() {
             return None;
+        }
+        // Every chain principal is located first, then all are read: their slots are
+        // fetched from memory together rather than one after the other. A malformed
+        // principal (an empty type or id, or a type holding `:`) leaves the request to the
+        // staged decider.
+        let mut probes = [Probe::default(); MAX_CHAIN];
+        for (pos, p) in probes.iter_mut().enumerate().take(n) {
+            let e = q.chain_at(pos)?;
+            *p = c.strings.locate_principal(e.ty, e.id)?;
         }
         if let Some(scope) = q.scope {
             if !scope.iter().any(|p| p.matches(q.action)) {
                 return Some(Verdict::deny(VerdictDenial::Scope));
             }
-        }
-        // Every chain principal is located first, then all are read: their slots are
-        // fetched from memory together rather than one after the other.
-        let mut probes = [Probe::default(); MAX_CHAIN];
-        for (pos, p) in probes.iter_mut().enumerate().take(n) {
-            let e = q.chain_at(pos)?;
-            *p = c.strings.locate(e.ty, e.id);
         }
         let (list_id, list) = self.candidates(q.action);
         let kind = code_of(&self.kinds, q.resource_type);
@@ -1075,10 +1072,6 @@ pub struct QueryBuf<'r> {
     attrs: Vec<Val<'r>>,
     entity_attrs: Vec<Val<'r>>,
     chain: Vec<Entity<'r>>,
-}
-
-fn valid_entity(e: &Entity<'_>) -> bool {
-    !e.ty.is_empty() && !e.id.is_empty() && !strings::has_byte(e.ty.as_bytes(), b':')
 }
 
 /// Whether a statement applies to a principal of type `ty` and a resource of kind `kind`

@@ -389,6 +389,37 @@ impl Strings {
         }
     }
 
+    /// [`Strings::locate`] for a chain principal, or `None` when the principal is malformed
+    /// (an empty type or id, or a type holding `:`); a short type is packed once for both.
+    #[inline]
+    pub fn locate_principal(&self, ty: &str, id: &str) -> Option<Probe> {
+        const LO: u128 = u128::from_le_bytes([0x01; 16]);
+        const HI: u128 = u128::from_le_bytes([0x80; 16]);
+        const COLONS: u128 = u128::from_le_bytes([b':'; 16]);
+        let (tyb, idb) = (ty.as_bytes(), id.as_bytes());
+        if tyb.is_empty() || idb.is_empty() {
+            return None;
+        }
+        let len = tyb.len() + 1 + idb.len();
+        if len > INLINE {
+            return (!has_byte(tyb, b':')).then(|| self.locate(ty, id));
+        }
+        let pt = pack(tyb);
+        // Bytes of the type equal to `:` become zero; the padding becomes `:`, not zero.
+        let v = pt ^ COLONS;
+        if v.wrapping_sub(LO) & !v & HI != 0 {
+            return None;
+        }
+        let text = pt | shl(u128::from(b':'), tyb.len()) | shl(pack(idb), tyb.len() + 1);
+        let (from, to) = self.range(hash_packed(text, len));
+        Some(Probe {
+            text,
+            len,
+            from,
+            to,
+        })
+    }
+
     /// The principal `type:id` located by `p`.
     #[inline]
     pub fn find_ref(&self, p: &Probe, ty: &str, id: &str) -> Option<Found> {
@@ -544,6 +575,29 @@ mod tests {
         assert_eq!(t.find_ref(&p, "agent", "a-rather-long-name-3000"), None);
         let p = t.locate("user", "u3000");
         assert_eq!(t.find_ref(&p, "user", "u3000"), None);
+        // Principals located with their form checked: found alike, malformed ones refused.
+        for (ty, id) in [("user", "u17"), ("agent", "a-rather-long-name-12")] {
+            let p = t.locate_principal(ty, id).expect("well-formed principal");
+            assert_eq!(
+                t.find_ref(&p, ty, id),
+                t.find_ref(&t.locate(ty, id), ty, id)
+            );
+            assert!(t.find_ref(&p, ty, id).is_some(), "`{ty}:{id}`");
+        }
+        for (ty, id) in [
+            ("", "u1"),
+            ("user", ""),
+            ("us:er", "u1"),
+            (":", "x"),
+            ("user:", "u1"),
+            ("a-very-long:type-name", "u1"),
+            ("a-very-long-type-name:", "an-even-longer-identifier"),
+        ] {
+            assert!(t.locate_principal(ty, id).is_none(), "`{ty}` `{id}`");
+        }
+        for (ty, id) in [("u", ":"), ("a-very-long-type-name", "x:y"), ("t", "i")] {
+            assert!(t.locate_principal(ty, id).is_some(), "`{ty}` `{id}`");
+        }
         assert_eq!(t.principals().count(), 3000);
     }
 
