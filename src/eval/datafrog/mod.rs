@@ -210,6 +210,40 @@ impl<T: Tup> PermIndex<T> {
 }
 
 impl StratumRun<'_> {
+    /// The limits checked before round `round` (from 1): the iteration and time limits, and
+    /// the fact limit over `sizes`, one `(tuples added by the last round, tuples held)` per
+    /// stratum relation; a fact limit names the relation that grew most.
+    fn check_round(
+        &self,
+        round: usize,
+        sizes: impl Iterator<Item = (usize, usize)>,
+    ) -> Result<(), EvalError> {
+        let limits = self.limits;
+        if round > limits.max_iterations {
+            return Err(EvalError::IterationLimit {
+                limit: limits.max_iterations,
+                relation: rel_name(self.program, self.locals.rels[0]),
+            });
+        }
+        if self.start.elapsed() > limits.max_time {
+            return Err(EvalError::TimeLimit {
+                limit: limits.max_time,
+            });
+        }
+        let mut total = self.outside;
+        let mut grew = (0, 0);
+        for (i, (added, held)) in sizes.enumerate() {
+            total += held;
+            if added > grew.1 {
+                grew = (i, added);
+            }
+        }
+        if total > limits.max_facts {
+            return Err(self.error(Stop::Facts(grew.0)));
+        }
+        Ok(())
+    }
+
     fn error(&self, stop: Stop) -> EvalError {
         match stop {
             Stop::Facts(local) => EvalError::FactLimit {
@@ -297,29 +331,14 @@ impl StratumRun<'_> {
         let mut rounds = 0usize;
         while iteration.changed() {
             rounds += 1;
-            if rounds > limits.max_iterations {
-                return Err(EvalError::IterationLimit {
-                    limit: limits.max_iterations,
-                    relation: rel_name(program, self.locals.rels[0]),
-                });
-            }
-            if self.start.elapsed() > limits.max_time {
-                return Err(EvalError::TimeLimit {
-                    limit: limits.max_time,
-                });
-            }
-            let mut total = self.outside;
-            let mut grew = (0, 0);
-            for (i, var) in vars.iter().enumerate() {
-                let recent = var.recent.borrow().len();
-                total += recent + var.stable.borrow().iter().map(|b| b.len()).sum::<usize>();
-                if recent > grew.1 {
-                    grew = (i, recent);
-                }
-            }
-            if total > limits.max_facts {
-                return Err(self.error(Stop::Facts(grew.0)));
-            }
+            self.check_round(
+                rounds,
+                vars.iter().map(|var| {
+                    let recent = var.recent.borrow().len();
+                    let stable = var.stable.borrow().iter().map(|b| b.len()).sum::<usize>();
+                    (recent, recent + stable)
+                }),
+            )?;
             if !self.plans.iter().any(|p| p.incremental) {
                 continue;
             }
@@ -417,28 +436,7 @@ impl StratumRun<'_> {
         }
         // The checks of the round that would have added these tuples, if any.
         if done.iter().any(|d| !d.is_empty()) {
-            if limits.max_iterations == 0 {
-                return Err(EvalError::IterationLimit {
-                    limit: limits.max_iterations,
-                    relation: rel_name(program, self.locals.rels[0]),
-                });
-            }
-            if self.start.elapsed() > limits.max_time {
-                return Err(EvalError::TimeLimit {
-                    limit: limits.max_time,
-                });
-            }
-            let mut total = self.outside;
-            let mut grew = (0, 0);
-            for (i, d) in done.iter().enumerate() {
-                total += d.len();
-                if d.len() > grew.1 {
-                    grew = (i, d.len());
-                }
-            }
-            if total > limits.max_facts {
-                return Err(self.error(Stop::Facts(grew.0)));
-            }
+            self.check_round(1, done.iter().map(|d| (d.len(), d.len())))?;
         }
         Ok(done
             .into_iter()
