@@ -44,13 +44,7 @@ impl Goal {
             .filter(|t| self.matches(t))
             .map(<[Sym]>::to_vec)
             .collect();
-        rows.sort_by(|a, b| {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| program.interner.compare(*x, *y))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        rows.sort_by(|a, b| program.interner.compare_rows(a, b));
         rows
     }
 

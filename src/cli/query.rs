@@ -123,16 +123,6 @@ fn parse_goal(
     ztpol::check::lower_goal(program, &atom)
 }
 
-fn sort_rows(program: &Program, rows: &mut [Vec<Sym>]) {
-    rows.sort_by(|a, b| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| program.interner.compare(*x, *y))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-}
-
 fn tsv_row(program: &Program, row: &[Sym]) -> String {
     row.iter()
         .map(|s| program.interner.value(*s).to_tsv())
@@ -160,7 +150,7 @@ fn write_out(program: &Program, model: &Model, dir: &Path) -> std::io::Result<()
             .iter()
             .map(<[Sym]>::to_vec)
             .collect();
-        sort_rows(program, &mut rows);
+        rows.sort_by(|a, b| program.interner.compare_rows(a, b));
         let mut text = String::new();
         for row in &rows {
             text.push_str(&tsv_row(program, row));

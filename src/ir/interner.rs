@@ -318,6 +318,15 @@ impl Interner {
         self.values.is_empty()
     }
 
+    /// Orders two tuples column by column, each column by [`Interner::compare`].
+    pub fn compare_rows(&self, a: &[Sym], b: &[Sym]) -> Ordering {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| self.compare(*x, *y))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
+
     /// Orders two symbols by their values: strings by text, ints numerically, `false < true`.
     /// Values of different types (which the checker rules out) order by type.
     pub fn compare(&self, a: Sym, b: Sym) -> Ordering {
