@@ -4,19 +4,20 @@
 //! Statements are indexed by the action patterns they name (exact names, families by prefix,
 //! `*`); their instances by the principal ref in column 0 of the instance relation.
 
+use super::principals::{PrincipalTable, RefKey};
 use crate::eval::{Model, Rows};
-use crate::ir::{ActionPat, PrincipalMatch, Program, Sym};
+use crate::hash::FastMap;
+use crate::ir::{ActionPat, PrincipalMatch, Program, Sym, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct ActionIndex {
-    exact: HashMap<String, Vec<usize>>,
-    families: HashMap<String, Vec<usize>>,
+    exact: FastMap<String, Vec<usize>>,
+    families: FastMap<String, Vec<usize>>,
     any: Vec<usize>,
     /// For every action name some statement names exactly: every statement covering it
     /// (exact, family and `*` patterns), ascending, each once.
-    merged: HashMap<String, Vec<usize>>,
+    merged: FastMap<String, Vec<usize>>,
 }
 
 impl ActionIndex {
@@ -92,13 +93,15 @@ pub fn covers_kind(program: &Program, i: usize, kind: &str) -> bool {
 
 /// The instances of every statement about chain principals, by principal. The instance
 /// relations are sorted, so each principal's tuples in one relation are contiguous; for each
-/// principal symbol the index lists, by statement, where that run of tuples lies. One lookup
-/// per principal finds its runs in every statement (they are stored together), and building
-/// is two passes over column 0 of the instance relations, with no hashing.
+/// principal the index lists, by statement, where that run of tuples lies. The principals are
+/// found by their ref in a [`PrincipalTable`] (one probe, no interner), whose entry is the
+/// range of the principal's runs (stored together), so that one lookup per principal finds
+/// its runs in every statement. Building is two passes over column 0 of the instance
+/// relations, and one insertion per principal.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceIndex {
-    /// The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
-    offsets: Vec<u32>,
+    /// Principal ref -> `[first run, number of runs]`.
+    principals: PrincipalTable,
     /// Sorted by principal, then by statement.
     runs: Vec<Run>,
     /// Statements whose instance relation is too large for `u32` offsets: searched in the
@@ -108,10 +111,33 @@ pub struct InstanceIndex {
 
 /// Tuples `start..start + len` of statement `policy`'s instance relation.
 #[derive(Debug, Clone, Copy, Default)]
-struct Run {
+pub struct Run {
     policy: u32,
     start: u32,
     len: u32,
+}
+
+/// One principal's entry in an [`InstanceIndex`]: its runs, and its symbol when some
+/// statement is searched in the model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrincipalRuns<'i> {
+    runs: &'i [Run],
+    sym: Option<Sym>,
+}
+
+impl<'i> PrincipalRuns<'i> {
+    /// Reads the principal's first run, so that later reads find the runs in cache; returns a
+    /// word of it for [`std::hint::black_box`].
+    #[inline]
+    pub fn touch(&self) -> u32 {
+        self.runs.first().map_or(0, |r| r.policy)
+    }
+
+    /// The indexed statements this principal has instances of, ascending (each once), with
+    /// where those instances lie ([`InstanceIndex::tuples`]).
+    pub fn runs(&self) -> impl Iterator<Item = (usize, Run)> + 'i {
+        self.runs.iter().map(|r| (r.policy as usize, *r))
+    }
 }
 
 /// Calls `f(principal, first tuple, number of tuples)` for each run of equal column 0 of
@@ -162,6 +188,7 @@ impl InstanceIndex {
             .map(|(_, rows)| rows.flat()[(rows.len() - 1) * rows.arity()].0 as usize + 1)
             .max()
             .unwrap_or(0);
+        // The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
         let mut counts = vec![0u32; symbols + 1];
         for (_, rows) in &indexed {
             runs_of(rows, |sym, _, _| counts[sym.0 as usize + 1] += 1);
@@ -185,21 +212,92 @@ impl InstanceIndex {
                 *slot += 1;
             });
         }
+        let with_runs = offsets.windows(2).filter(|w| w[0] < w[1]).count();
+        let mut principals = PrincipalTable::with_capacity(with_runs);
+        for (s, w) in offsets.windows(2).enumerate() {
+            if w[0] == w[1] {
+                continue;
+            }
+            // A request's principal ref is a string: other values are never looked up.
+            // (`s` < `symbols`, which came from a `u32` symbol)
+            if let Value::Str(r) = program.interner.value(Sym(s as u32)) {
+                principals.insert(r, [w[0], w[1] - w[0]]);
+            }
+        }
         InstanceIndex {
-            offsets,
+            principals,
             runs,
             searched,
         }
     }
 
-    /// The instances of statement `policy` whose principal is `principal`; `model` must be the
-    /// model the index was built from.
+    /// The ref `type:id` prepared for [`InstanceIndex::principal`]; call
+    /// [`InstanceIndex::touch`] on the keys of every principal of a request before looking any
+    /// of them up, so that their (likely uncached) slots are read together.
+    pub fn key<'r>(&self, ty: &'r str, id: &'r str) -> RefKey<'r> {
+        self.principals.key(ty, id)
+    }
+
+    /// Reads `key`'s slot of the directory ahead of [`InstanceIndex::principal`].
+    #[inline]
+    pub fn touch(&self, key: &RefKey<'_>) -> u32 {
+        self.principals.touch(key)
+    }
+
+    /// The runs of the principal whose ref `key` is; `program` must be the program the index
+    /// was built from.
+    pub fn principal(&self, program: &Program, key: &RefKey<'_>) -> PrincipalRuns<'_> {
+        let runs = self
+            .principals
+            .get(key)
+            .and_then(|[first, n]| {
+                let first = first as usize;
+                self.runs.get(first..first + n as usize)
+            })
+            .unwrap_or_default();
+        let sym = if self.searched.is_empty() {
+            None
+        } else {
+            let (ty, id) = key.parts();
+            lookup_ref(program, ty, id)
+        };
+        PrincipalRuns { runs, sym }
+    }
+
+    /// Whether some statement's instances are searched in the model rather than indexed
+    /// (then [`PrincipalRuns::runs`] does not list them all).
+    pub fn searches(&self) -> bool {
+        !self.searched.is_empty()
+    }
+
+    /// The instances of statement `policy` that `run` (one of [`PrincipalRuns::runs`]) lists.
+    pub fn tuples<'m>(
+        &self,
+        program: &Program,
+        model: &'m Model,
+        policy: usize,
+        run: Run,
+    ) -> std::slice::ChunksExact<'m, Sym> {
+        let Some(p) = program.policies.get(policy) else {
+            return [].chunks_exact(1);
+        };
+        let rows = model.get(p.rel);
+        let arity = rows.arity();
+        let (start, len) = (run.start as usize, run.len as usize);
+        match rows.flat().get(start * arity..(start + len) * arity) {
+            Some(tuples) if arity > 0 => tuples.chunks_exact(arity),
+            Some(_) | None => [].chunks_exact(1),
+        }
+    }
+
+    /// The instances of statement `policy` about `principal` (from
+    /// [`InstanceIndex::principal`]); `model` must be the model the index was built from.
     pub fn instances<'m>(
         &self,
         program: &Program,
         model: &'m Model,
         policy: usize,
-        principal: Sym,
+        principal: &PrincipalRuns<'_>,
     ) -> std::slice::ChunksExact<'m, Sym> {
         let Some(p) = program.policies.get(policy) else {
             return [].chunks_exact(1);
@@ -209,24 +307,43 @@ impl InstanceIndex {
         if arity == 0 {
             return [].chunks_exact(1);
         }
-        if self.searched.contains(&policy) {
-            return rows.with_prefix_flat(&[principal]).chunks_exact(arity);
-        }
-        let s = principal.0 as usize;
-        let (Some(&lo), Some(&hi)) = (self.offsets.get(s), self.offsets.get(s + 1)) else {
-            return [].chunks_exact(1);
-        };
-        let found = self
-            .runs
-            .get(lo as usize..hi as usize)
-            .and_then(|runs| runs.iter().find(|r| r.policy as usize == policy))
-            .and_then(|r| {
+        let found = match principal.runs.iter().find(|r| r.policy as usize == policy) {
+            Some(r) => {
                 let (start, len) = (r.start as usize, r.len as usize);
                 rows.flat().get(start * arity..(start + len) * arity)
-            });
+            }
+            None => match principal.sym {
+                Some(sym) if self.searched.contains(&policy) => Some(rows.with_prefix_flat(&[sym])),
+                Some(_) | None => None,
+            },
+        };
         match found {
             Some(tuples) => tuples.chunks_exact(arity),
             None => [].chunks_exact(1),
         }
     }
+}
+
+/// The symbol of the ref `type:id`, written into a stack buffer when it is short.
+fn lookup_ref(program: &Program, ty: &str, id: &str) -> Option<Sym> {
+    const CAP: usize = 128;
+    let (ty, id) = (ty.as_bytes(), id.as_bytes());
+    let n = ty.len() + 1 + id.len();
+    let mut buf = [0u8; CAP];
+    if n > CAP {
+        let mut r = Vec::with_capacity(n);
+        r.extend_from_slice(ty);
+        r.push(b':');
+        r.extend_from_slice(id);
+        return std::str::from_utf8(&r)
+            .ok()
+            .and_then(|r| program.interner.lookup_str(r));
+    }
+    buf[..ty.len()].copy_from_slice(ty);
+    buf[ty.len()] = b':';
+    buf[ty.len() + 1..n].copy_from_slice(id);
+    // (two strings joined by an ASCII byte are UTF-8)
+    std::str::from_utf8(&buf[..n])
+        .ok()
+        .and_then(|r| program.interner.lookup_str(r))
 }
