@@ -198,7 +198,7 @@ impl InstanceIndex {
         }
         let offsets = counts;
         let total = offsets.last().copied().unwrap_or(0) as usize;
-        let mut runs = vec![Run::default(); total];
+        let mut runs = super::principals::large_vec(total, Run::default());
         let mut next = offsets.clone();
         for &(policy, rows) in &indexed {
             runs_of(rows, |sym, start, len| {
