@@ -4,10 +4,9 @@
 //! Statements are indexed by the action patterns they name (exact names, families by prefix,
 //! `*`); their instances by the principal ref in column 0 of the instance relation.
 
-use super::principals::{PrincipalTable, RefKey};
 use crate::eval::{Model, Rows};
 use crate::hash::FastMap;
-use crate::ir::{ActionPat, PrincipalMatch, Program, Sym, Value};
+use crate::ir::{ActionPat, Hashed, PrincipalMatch, Program, Sym, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default)]
@@ -93,20 +92,37 @@ pub fn covers_kind(program: &Program, i: usize, kind: &str) -> bool {
 
 /// The instances of every statement about chain principals, by principal. The instance
 /// relations are sorted, so each principal's tuples in one relation are contiguous; for each
-/// principal the index lists, by statement, where that run of tuples lies. The principals are
-/// found by their ref in a [`PrincipalTable`] (one probe, no interner), whose entry is the
-/// range of the principal's runs (stored together), so that one lookup per principal finds
-/// its runs in every statement. Building is two passes over column 0 of the instance
-/// relations, and one insertion per principal.
+/// principal symbol the index lists, by statement, where that run of tuples lies (the runs of
+/// one principal are stored together). A principal is found by its ref in the interner's
+/// table, and the index keeps, for each slot of that table, the runs of the symbol in it: the
+/// slot's position (known from the ref's hash before the slot is read) locates the runs, so
+/// that reading the runs does not wait for the slot. Building is two passes over column 0 of
+/// the instance relations and one over the interner's slots, with no hashing.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceIndex {
-    /// Principal ref -> `[first run, number of runs]`.
-    principals: PrincipalTable,
+    /// The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
+    offsets: Vec<u32>,
+    /// For each slot of the interner's table, as it was when the index was built: the runs
+    /// and the ref of the symbol in it, when it has runs.
+    by_slot: Vec<SlotEntry>,
+    /// The refs of the principals with runs, one after another.
+    names: Vec<u8>,
     /// Sorted by principal, then by statement.
     runs: Vec<Run>,
     /// Statements whose instance relation is too large for `u32` offsets: searched in the
     /// model instead.
     searched: Vec<usize>,
+}
+
+/// The principal in one slot of the interner's table: its runs (`runs[first..first + count]`)
+/// and its ref (`names[name..name + len]`); all zero for a symbol without runs.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct SlotEntry {
+    first: u32,
+    count: u32,
+    name: u32,
+    len: u32,
 }
 
 /// Tuples `start..start + len` of statement `policy`'s instance relation.
@@ -117,8 +133,8 @@ pub struct Run {
     len: u32,
 }
 
-/// One principal's entry in an [`InstanceIndex`]: its runs, and its symbol when some
-/// statement is searched in the model.
+/// One principal's entry in an [`InstanceIndex`]: its runs, and its symbol (`None`: no
+/// relation mentions it).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PrincipalRuns<'i> {
     runs: &'i [Run],
@@ -198,7 +214,7 @@ impl InstanceIndex {
         }
         let offsets = counts;
         let total = offsets.last().copied().unwrap_or(0) as usize;
-        let mut runs = super::principals::large_vec(total, Run::default());
+        let mut runs = large_vec(total, Run::default());
         let mut next = offsets.clone();
         for &(policy, rows) in &indexed {
             runs_of(rows, |sym, start, len| {
@@ -212,56 +228,102 @@ impl InstanceIndex {
                 *slot += 1;
             });
         }
-        let with_runs = offsets.windows(2).filter(|w| w[0] < w[1]).count();
-        let mut principals = PrincipalTable::with_capacity(with_runs);
+        // The refs in symbol order (the interner's values, read one after another), then
+        // one pass over the interner's slots.
+        let mut names = Vec::new();
+        let mut named = vec![[0u32; 2]; symbols];
         for (s, w) in offsets.windows(2).enumerate() {
-            if w[0] == w[1] {
-                continue;
-            }
             // A request's principal ref is a string: other values are never looked up.
             // (`s` < `symbols`, which came from a `u32` symbol)
-            if let Value::Str(r) = program.interner.value(Sym(s as u32)) {
-                principals.insert(r, [w[0], w[1] - w[0]]);
+            if let (true, Value::Str(r)) = (w[0] < w[1], program.interner.value(Sym(s as u32))) {
+                match (u32::try_from(names.len()), u32::try_from(r.len())) {
+                    (Ok(at), Ok(len)) if u32::try_from(names.len() + r.len()).is_ok() => {
+                        named[s] = [at, len];
+                        names.extend_from_slice(r.as_bytes());
+                    }
+                    // (past 4 GiB of refs, the rest are found through the interner)
+                    _ => {}
+                }
+            }
+        }
+        let mut by_slot = large_vec(program.interner.slot_count(), SlotEntry::default());
+        for (entry, sym) in by_slot.iter_mut().zip(program.interner.slot_symbols()) {
+            let Some(sym) = sym else { continue };
+            let s = sym.0 as usize;
+            if let (Some(&lo), Some(&hi), Some(&[name, len])) =
+                (offsets.get(s), offsets.get(s + 1), named.get(s))
+            {
+                *entry = SlotEntry {
+                    first: lo,
+                    count: hi - lo,
+                    name,
+                    len,
+                };
             }
         }
         InstanceIndex {
-            principals,
+            offsets,
+            by_slot,
+            names,
             runs,
             searched,
         }
     }
 
-    /// The ref `type:id` prepared for [`InstanceIndex::principal`]; call
-    /// [`InstanceIndex::touch`] on the keys of every principal of a request before looking any
-    /// of them up, so that their (likely uncached) slots are read together.
-    pub fn key<'r>(&self, ty: &'r str, id: &'r str) -> RefKey<'r> {
-        self.principals.key(ty, id)
-    }
-
-    /// Reads `key`'s slot of the directory ahead of [`InstanceIndex::principal`].
+    /// Reads the memory a lookup of `key` (a principal ref, see [`InstanceIndex::principal`])
+    /// starts with: the interner's slot and this index's entry for that slot. A caller with
+    /// several principals touches them all before looking any up, so that these (likely
+    /// uncached) reads overlap. Returns a word of what was read, for
+    /// [`std::hint::black_box`].
     #[inline]
-    pub fn touch(&self, key: &RefKey<'_>) -> u32 {
-        self.principals.touch(key)
+    pub fn touch(&self, program: &Program, key: Hashed<'_>) -> u64 {
+        let home = program.interner.home_slot(key);
+        let entry = self.by_slot.get(home).map_or(0, |e| e.name);
+        program.interner.touch(key) ^ u64::from(entry)
     }
 
-    /// The runs of the principal whose ref `key` is; `program` must be the program the index
-    /// was built from.
-    pub fn principal(&self, program: &Program, key: &RefKey<'_>) -> PrincipalRuns<'_> {
-        let runs = self
-            .principals
-            .get(key)
-            .and_then(|[first, n]| {
-                let first = first as usize;
-                self.runs.get(first..first + n as usize)
-            })
-            .unwrap_or_default();
-        let sym = if self.searched.is_empty() {
-            None
-        } else {
-            let (ty, id) = key.parts();
-            lookup_ref(program, ty, id)
+    /// The runs of the principal whose ref (`type:id`, hashed) `key` is; `program` must be
+    /// the program the index was built from.
+    #[inline]
+    pub fn principal(&self, program: &Program, key: Hashed<'_>) -> PrincipalRuns<'_> {
+        let interner = &program.interner;
+        // (the interner grows only by interning; if it did since, its slots moved and the
+        // runs are found by symbol instead)
+        let aligned = self.by_slot.len() == interner.slot_count();
+        for (slot, sym) in interner.candidates(key) {
+            let entry = match self.by_slot.get(slot) {
+                Some(e) if aligned && e.len > 0 => e,
+                // A symbol without runs, or a ref past the names: compared in the interner.
+                Some(_) | None => {
+                    if interner.is_str(sym, key) {
+                        return self.by_symbol(sym);
+                    }
+                    continue;
+                }
+            };
+            let (at, len) = (entry.name as usize, entry.len as usize);
+            if self.names.get(at..at + len) == Some(key.bytes()) {
+                let (first, count) = (entry.first as usize, entry.count as usize);
+                return PrincipalRuns {
+                    runs: self.runs.get(first..first + count).unwrap_or_default(),
+                    sym: Some(sym),
+                };
+            }
+        }
+        PrincipalRuns::default()
+    }
+
+    /// The runs of principal symbol `sym`.
+    fn by_symbol(&self, sym: Sym) -> PrincipalRuns<'_> {
+        let s = sym.0 as usize;
+        let runs = match (self.offsets.get(s), self.offsets.get(s + 1)) {
+            (Some(&lo), Some(&hi)) => self.runs.get(lo as usize..hi as usize),
+            _ => None,
         };
-        PrincipalRuns { runs, sym }
+        PrincipalRuns {
+            runs: runs.unwrap_or_default(),
+            sym: Some(sym),
+        }
     }
 
     /// Whether some statement's instances are searched in the model rather than indexed
@@ -324,26 +386,139 @@ impl InstanceIndex {
     }
 }
 
-/// The symbol of the ref `type:id`, written into a stack buffer when it is short.
-fn lookup_ref(program: &Program, ty: &str, id: &str) -> Option<Sym> {
-    const CAP: usize = 128;
-    let (ty, id) = (ty.as_bytes(), id.as_bytes());
-    let n = ty.len() + 1 + id.len();
-    let mut buf = [0u8; CAP];
-    if n > CAP {
-        let mut r = Vec::with_capacity(n);
-        r.extend_from_slice(ty);
-        r.push(b':');
-        r.extend_from_slice(id);
-        return std::str::from_utf8(&r)
-            .ok()
-            .and_then(|r| program.interner.lookup_str(r));
+/// `n` copies of `value` in memory that the kernel is asked, when it is large, to back with
+/// huge pages: lookups at random places in a table of many MiB then miss the TLB far less
+/// often (with 4 KiB pages, nearly every lookup would walk the page tables).
+fn large_vec<T: Clone>(n: usize, value: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    // (advised before the first write, so that the pages are faulted in huge)
+    advise_huge_pages(
+        v.as_ptr() as usize,
+        v.capacity().saturating_mul(std::mem::size_of::<T>()),
+    );
+    v.resize(n, value);
+    v
+}
+
+/// Asks the kernel to back the whole 4 KiB pages of `addr..addr + len` with huge pages; only
+/// a hint: if it is refused (no transparent huge pages, other page sizes) nothing changes.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(addr: usize, len: usize) {
+    const PAGE: usize = 4096;
+    const HUGE: usize = 2 << 20;
+    if len < HUGE {
+        return;
     }
-    buf[..ty.len()].copy_from_slice(ty);
-    buf[ty.len()] = b':';
-    buf[ty.len() + 1..n].copy_from_slice(id);
-    // (two strings joined by an ASCII byte are UTF-8)
-    std::str::from_utf8(&buf[..n])
-        .ok()
-        .and_then(|r| program.interner.lookup_str(r))
+    let start = addr.saturating_add(PAGE - 1) & !(PAGE - 1);
+    let end = addr.saturating_add(len) & !(PAGE - 1);
+    if end <= start {
+        return;
+    }
+    // SAFETY: `start..end` lies inside one live allocation of ours, and MADV_HUGEPAGE only
+    // sets a hint on those pages: it neither frees nor changes their contents. The result is
+    // ignored on purpose (a refusal leaves the pages as they were).
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_addr: usize, _len: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{self, EvalConfig};
+    use crate::ir::Interner;
+
+    /// A program with `n` users holding one role each (every third `boss`), and its model.
+    fn users(n: usize) -> (Program, Model) {
+        let mut policy = String::from(
+            "rel role(principal: string, r: string)\n\
+             @id(\"work\") permit principal P to work if role(P, _);\n\
+             @id(\"rule\") permit principal P to rule if role(P, \"boss\");\n",
+        );
+        for i in 0..n {
+            let r = if i % 3 == 0 { "boss" } else { "staff" };
+            policy.push_str(&format!("role(\"user:u{i}\", \"{r}\").\n"));
+        }
+        let compiled = crate::load::compile_str("t.ztp", &policy);
+        let program = compiled.program.expect("the test policy checks");
+        let input = eval::input_model(&program, &[]);
+        let model = eval::evaluate(&program, &input, &EvalConfig::default()).expect("evaluates");
+        (program, model)
+    }
+
+    /// The statements each principal has instances of, as the index finds them by ref.
+    fn statements(ix: &InstanceIndex, program: &Program, r: &str) -> Vec<usize> {
+        let runs = ix.principal(program, Interner::hashed(r.as_bytes()));
+        runs.runs()
+            .map(|(i, run)| {
+                assert!(run.len > 0, "a run of {r} in statement {i} is empty");
+                i
+            })
+            .collect()
+    }
+
+    #[test]
+    fn principals_are_found_by_ref_through_the_interner_slots() {
+        let (program, model) = users(2_000);
+        let ix = InstanceIndex::new(&program, &model);
+        let (work, rule) = (0, 1);
+        for i in 0..2_000 {
+            let want = if i % 3 == 0 {
+                vec![work, rule]
+            } else {
+                vec![work]
+            };
+            assert_eq!(
+                statements(&ix, &program, &format!("user:u{i}")),
+                want,
+                "user:u{i}"
+            );
+        }
+        // Unknown refs, a value that is interned but has no instances, prefixes and
+        // extensions of known refs.
+        for r in [
+            "user:u2000",
+            "user:u",
+            "user:u1 ",
+            "user:u10x",
+            "boss",
+            "user",
+            "",
+        ] {
+            assert_eq!(statements(&ix, &program, r), Vec::<usize>::new(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn principals_are_found_by_symbol_once_the_interner_has_grown() {
+        let (mut program, model) = users(300);
+        let ix = InstanceIndex::new(&program, &model);
+        let before = program.interner.slot_count();
+        let mut k = 0;
+        while program.interner.slot_count() == before {
+            program.interner.intern_str(&format!("grown{k}"));
+            k += 1;
+        }
+        for i in 0..300 {
+            let want = if i % 3 == 0 { vec![0, 1] } else { vec![0] };
+            assert_eq!(
+                statements(&ix, &program, &format!("user:u{i}")),
+                want,
+                "user:u{i}"
+            );
+        }
+        assert!(statements(&ix, &program, "user:u300").is_empty());
+        assert!(statements(&ix, &program, "grown0").is_empty());
+    }
+
+    #[test]
+    fn large_vec_holds_n_copies() {
+        let big = large_vec(300_000, [7u32; 4]);
+        assert_eq!(big.len(), 300_000);
+        assert!(big.iter().all(|x| *x == [7; 4]));
+        assert!(large_vec(0, 1u8).is_empty());
+    }
 }

@@ -21,7 +21,6 @@ pub mod cond;
 mod cond_tests;
 pub mod domain;
 pub mod index;
-pub mod principals;
 mod procedure;
 pub mod reference;
 pub mod request;

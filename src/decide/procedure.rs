@@ -7,11 +7,10 @@
 
 use super::cond::{self, CondError, Env, Tri};
 use super::index::{covers_kind, ActionIndex, InstanceIndex, PrincipalRuns};
-use super::principals::RefKey;
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
-use crate::ir::{Effect, Policy, PrincipalMatch, Program, Sym};
+use crate::ir::{Effect, Interner, Policy, PrincipalMatch, Program, Sym};
 use crate::source::Span;
 use std::borrow::Cow;
 
@@ -88,27 +87,33 @@ impl<'a> Run<'a> {
         let mut principals = [PrincipalRuns::default(); INLINE];
         let mut more = Vec::new();
         if request.chain_len() <= INLINE {
-            // Every key first, and each home slot read, so that the slots (likely uncached)
-            // are fetched from memory together rather than one after the other.
-            let mut keys: [Option<RefKey>; INLINE] = Default::default();
+            // Every ref hashed and the memory its lookup starts with read first, so that
+            // those reads (likely uncached) are fetched together rather than one after the
+            // other.
+            let mut texts: [RefText; INLINE] = Default::default();
+            for (text, p) in texts.iter_mut().zip(request.chain()) {
+                text.set(p);
+            }
+            let n = request.chain_len();
+            let mut keys = [Interner::hashed(&[]); INLINE];
             let mut touched = 0;
-            for (k, p) in keys.iter_mut().zip(request.chain()) {
-                let key = instances.key(&p.ty, &p.id);
-                touched ^= instances.touch(&key);
-                *k = Some(key);
+            for (key, text) in keys.iter_mut().zip(&texts[..n]) {
+                *key = Interner::hashed(text.as_bytes());
+                touched ^= instances.touch(program, *key);
             }
             std::hint::black_box(touched);
             // The same for the principals' runs, which the slots locate.
             let mut touched = 0;
-            for (slot, key) in principals.iter_mut().zip(keys.iter().flatten()) {
-                *slot = instances.principal(program, key);
+            for (slot, key) in principals.iter_mut().zip(&keys[..n]) {
+                *slot = instances.principal(program, *key);
                 touched ^= slot.touch();
             }
             std::hint::black_box(touched);
         } else {
+            let mut text = RefText::default();
             for (pos, p) in request.chain().enumerate() {
-                let key = instances.key(&p.ty, &p.id);
-                let runs = instances.principal(program, &key);
+                text.set(p);
+                let runs = instances.principal(program, Interner::hashed(text.as_bytes()));
                 match principals.get_mut(pos) {
                     Some(slot) => *slot = runs,
                     None => more.push(runs),
@@ -374,5 +379,51 @@ impl<'a> Run<'a> {
             Ok(())
         });
         failures
+    }
+}
+
+/// Refs of at most this many bytes are written on the stack for a lookup.
+const SHORT: usize = 64;
+
+/// A principal's ref `type:id`, written out for a lookup.
+struct RefText {
+    short: [u8; SHORT],
+    len: usize,
+    /// The ref, when it is longer than [`SHORT`] bytes.
+    long: String,
+}
+
+impl Default for RefText {
+    fn default() -> Self {
+        RefText {
+            short: [0; SHORT],
+            len: 0,
+            long: String::new(),
+        }
+    }
+}
+
+impl RefText {
+    fn set(&mut self, p: &Principal) {
+        let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
+        let n = ty.len() + 1 + id.len();
+        self.len = n;
+        if n <= SHORT {
+            self.short[..ty.len()].copy_from_slice(ty);
+            self.short[ty.len()] = b':';
+            self.short[ty.len() + 1..n].copy_from_slice(id);
+        } else {
+            self.long.clear();
+            self.long.push_str(&p.ty);
+            self.long.push(':');
+            self.long.push_str(&p.id);
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self.short.get(..self.len) {
+            Some(b) => b,
+            None => self.long.as_bytes(),
+        }
     }
 }
