@@ -219,7 +219,7 @@ impl Interner {
         if len <= self.slots.len() {
             return;
         }
-        self.slots = vec![0; len];
+        self.slots = crate::mem::large_vec(len, 0);
         let mask = len - 1;
         for (sym, value) in self.values.iter().enumerate() {
             let h = value.key().hash();
