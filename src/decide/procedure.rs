@@ -350,25 +350,32 @@ impl<'a> Run<'a> {
         }
         match residual {
             Some(c) if !c.is_never() => Ok(Granted::Under(c)),
-            Some(_) | None => Err(Denial::NoGrant {
+            Some(_) => Err(Denial::NoGrant {
                 principal: self.reference(pos),
                 position: pos,
-                failures: self.failures(pos),
+                failures: self.failures(pos, false),
+            }),
+            None => Err(Denial::NoGrant {
+                principal: self.reference(pos),
+                position: pos,
+                failures: self.failures(pos, true),
             }),
         }
     }
 
-    /// Why each covering permit instance of the principal at `pos` is false (all of them are,
-    /// when this is asked).
-    fn failures(&self, pos: usize) -> Vec<Failure> {
+    /// Why each covering permit instance of the principal at `pos` whose condition is false
+    /// failed; `all_false`: every one of them is known to be (none was residual), and the
+    /// conditions are not evaluated again.
+    fn failures(&self, pos: usize, all_false: bool) -> Vec<Failure> {
         let mut failures = Vec::new();
         let _ = self.each_permit(pos, |_, p, rows| {
             for row in rows {
                 let env = self.env(Some(pos), row);
-                let false_ = match env.eval_known(&p.cond) {
-                    Some(known) => !known,
-                    None => matches!(env.eval(&p.cond), Ok(Tri::False)),
-                };
+                let false_ = all_false
+                    || match env.eval_known(&p.cond) {
+                        Some(known) => !known,
+                        None => matches!(env.eval(&p.cond), Ok(Tri::False)),
+                    };
                 if false_ {
                     failures.push(Failure {
                         id: p.id.clone(),
