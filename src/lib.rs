@@ -15,6 +15,7 @@ pub mod explain;
 pub mod hash;
 pub mod ir;
 pub mod load;
+mod mem;
 pub mod render;
 pub mod repl;
 pub mod source;

@@ -97,6 +97,9 @@ pub struct Env<'a> {
     pub row: &'a [Sym],
 }
 
+/// Lookups with at most this many arguments are evaluated by [`Env::eval_known`].
+const KNOWN_ARGS: usize = 8;
+
 /// A resolved operand: a known value (with the attribute it was read from, for messages), an
 /// unknown attribute, or `_`.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +223,108 @@ impl<'a> Env<'a> {
             }
             Cond::Lookup { rel, args, span } => self.lookup(*rel, args, *span),
         }
+    }
+
+    /// Evaluates `cond` when it is plainly true or false: every attribute it reads is known,
+    /// every comparison is between values of one type, and lookups have no unknown argument.
+    /// `None` otherwise; then [`Env::eval`] decides, with residuals and errors. Where this
+    /// answers, the answer is [`Env::eval`]'s, computed without building constraints or
+    /// errors.
+    pub fn eval_known(&self, cond: &Cond) -> Option<bool> {
+        match cond {
+            Cond::True => Some(true),
+            Cond::False => Some(false),
+            Cond::And(cs) => {
+                for c in cs {
+                    if !self.eval_known(c)? {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            }
+            Cond::Or(cs) => {
+                for c in cs {
+                    if self.eval_known(c)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+            Cond::Not(c) => self.eval_known(c).map(|b| !b),
+            Cond::Cmp { lhs, op, rhs, .. } => {
+                let ord = compare_refs(self.known(lhs)?, self.known(rhs)?)?;
+                Some(holds(*op, ord))
+            }
+            Cond::In { lhs, set, .. } => {
+                let l = self.known(lhs)?;
+                for t in set {
+                    if compare_refs(l, self.known(t)?)? == Ordering::Equal {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+            Cond::Lookup { rel, args, .. } => self.lookup_known(*rel, args),
+        }
+    }
+
+    /// The value of a term that is a known value (`None` for an unknown or invalid attribute,
+    /// `_`, or a column the row does not have).
+    fn known(&self, t: &CondTerm) -> Option<ValueRef<'a>> {
+        match t {
+            CondTerm::Const(s, _) => Some(ValueRef::of(self.program.interner.value(*s))),
+            CondTerm::Bound(n, _) => self
+                .row
+                .get(*n)
+                .map(|s| ValueRef::of(self.program.interner.value(*s))),
+            CondTerm::Wildcard(_) => None,
+            CondTerm::Attr(attr, _) => match self.request.attr_ref(attr, self.principal) {
+                AttrRef::Known(v) => Some(v),
+                AttrRef::Unknown | AttrRef::Invalid(_) => None,
+            },
+        }
+    }
+
+    /// [`Env::lookup`] when every argument is a known value or `_` (at most
+    /// [`KNOWN_ARGS`] of them).
+    fn lookup_known(&self, rel: RelId, args: &[CondTerm]) -> Option<bool> {
+        let rows = self.model.get(rel);
+        if rows.arity() != args.len() || args.len() > KNOWN_ARGS {
+            return None;
+        }
+        let mut values: [Option<ValueRef<'a>>; KNOWN_ARGS] = [None; KNOWN_ARGS];
+        for (v, a) in values.iter_mut().zip(args) {
+            *v = match a {
+                CondTerm::Wildcard(_) => None,
+                CondTerm::Const(..) | CondTerm::Bound(..) | CondTerm::Attr(..) => {
+                    Some(self.known(a)?)
+                }
+            };
+        }
+        // The symbols of the known arguments; a value never interned is in no tuple.
+        let mut pattern: [Option<Sym>; KNOWN_ARGS] = [None; KNOWN_ARGS];
+        for (p, v) in pattern.iter_mut().zip(&values[..args.len()]) {
+            if let Some(v) = v {
+                match lookup_ref(self.program, *v) {
+                    Some(s) => *p = Some(s),
+                    None => return Some(false),
+                }
+            }
+        }
+        let pattern = &pattern[..args.len()];
+        let mut prefix: [Sym; KNOWN_ARGS] = [Sym::default(); KNOWN_ARGS];
+        let mut k = 0;
+        for p in pattern.iter().map_while(|p| *p) {
+            prefix[k] = p;
+            k += 1;
+        }
+        let mut matching = rows.with_prefix(&prefix[..k]).filter(|t| {
+            pattern
+                .iter()
+                .zip(t.iter())
+                .all(|(p, s)| p.is_none_or(|p| p == *s))
+        });
+        Some(matching.next().is_some())
     }
 
     fn compare(&self, l: Operand, op: CmpOp, r: Operand, span: Span) -> Result<Tri, CondError> {
@@ -447,72 +552,183 @@ impl Env<'_> {
     /// Why a condition that evaluated to false failed: the atom's source text and the request
     /// values it read (`action.amount <= 200 failed: 350`).
     pub fn why_false(&self, cond: &Cond) -> String {
+        let mut out = String::with_capacity(64);
+        self.write_why_false(cond, &mut out);
+        out
+    }
+
+    /// Whether `cond` evaluates to false.
+    fn is_false(&self, cond: &Cond) -> bool {
+        match self.eval_known(cond) {
+            Some(known) => !known,
+            None => matches!(self.eval(cond), Ok(Tri::False)),
+        }
+    }
+
+    /// [`Env::why_false`], appended to `out`.
+    fn write_why_false(&self, cond: &Cond, out: &mut String) {
         match cond {
-            Cond::True => "`true` failed".into(),
-            Cond::False => "`false`".into(),
-            Cond::And(cs) => cs
-                .iter()
-                .find(|c| matches!(self.eval(c), Ok(Tri::False)))
-                .map(|c| self.why_false(c))
-                .unwrap_or_else(|| "the condition failed".into()),
-            Cond::Or(cs) => cs
-                .iter()
-                .map(|c| self.why_false(c))
-                .collect::<Vec<_>>()
-                .join("; "),
+            Cond::True => out.push_str("`true` failed"),
+            Cond::False => out.push_str("`false`"),
+            Cond::And(cs) => match cs.iter().find(|c| self.is_false(c)) {
+                Some(c) => self.write_why_false(c, out),
+                None => out.push_str("the condition failed"),
+            },
+            Cond::Or(cs) => {
+                for (n, c) in cs.iter().enumerate() {
+                    if n > 0 {
+                        out.push_str("; ");
+                    }
+                    self.write_why_false(c, out);
+                }
+            }
             Cond::Not(c) => match full_span(c) {
-                Some(span) => format!(
-                    "not ({}) failed{}",
-                    snippet(self.program, span),
-                    self.values_text(c)
-                ),
-                None => "not (...) failed".into(),
+                Some(span) => {
+                    out.push_str("not (");
+                    out.push_str(snippet(self.program, span));
+                    out.push_str(") failed");
+                    self.write_values(c, out);
+                }
+                None => out.push_str("not (...) failed"),
             },
             Cond::Cmp { span, .. } | Cond::In { span, .. } | Cond::Lookup { span, .. } => {
-                format!(
-                    "{} failed{}",
-                    snippet(self.program, *span),
-                    self.values_text(cond)
-                )
+                out.push_str(snippet(self.program, *span));
+                out.push_str(" failed");
+                self.write_values(cond, out);
             }
         }
     }
 
-    /// `: 350` for one known attribute, `: a = 1, b = "x"` for several, nothing for none.
-    fn values_text(&self, cond: &Cond) -> String {
-        let mut terms = Vec::new();
-        collect_attr_terms(cond, &mut terms);
-        let mut vals: Vec<(String, String)> = Vec::new();
-        for t in terms {
-            if let Ok(Operand::Known(v, Some(attr))) = self.operand(t) {
-                let name = attr.dotted();
-                if !vals.iter().any(|(n, _)| *n == name) {
-                    vals.push((name, v.to_string()));
-                }
+    /// Appends the known request values `cond` reads, each attribute once, in order: `: 350`
+    /// for one, `: a = 1, b = "x"` for several, nothing for none.
+    fn write_values(&self, cond: &Cond, out: &mut String) {
+        use std::fmt::Write;
+        const INLINE: usize = 8;
+        let mut inline: [Option<(&Attr, ValueRef<'_>)>; INLINE] = [None; INLINE];
+        let mut spill: Vec<(&Attr, ValueRef<'_>)> = Vec::new();
+        let mut n = 0;
+        for_each_term(cond, &mut |t| {
+            let CondTerm::Attr(attr, _) = t else {
+                return;
+            };
+            let AttrRef::Known(v) = self.request.attr_ref(attr, self.principal) else {
+                return;
+            };
+            let seen = inline
+                .iter()
+                .flatten()
+                .chain(spill.iter())
+                .any(|(a, _)| same_dotted(a, attr));
+            if seen {
+                return;
             }
-        }
-        match vals.as_slice() {
-            [] => String::new(),
-            [(_, v)] => format!(": {v}"),
-            many => {
-                let parts: Vec<String> = many.iter().map(|(n, v)| format!("{n} = {v}")).collect();
-                format!(": {}", parts.join(", "))
+            match inline.get_mut(n) {
+                Some(slot) => *slot = Some((attr, v)),
+                None => spill.push((attr, v)),
+            }
+            n += 1;
+        });
+        let mut vals = inline.iter().flatten().chain(spill.iter());
+        // (writing to a `String` does not fail)
+        match (n, vals.next()) {
+            (_, None) => {}
+            (1, Some((_, v))) => {
+                out.push_str(": ");
+                write_value(out, *v);
+            }
+            (_, Some((a, v))) => {
+                let _ = write!(out, ": {} = ", Dotted(a));
+                write_value(out, *v);
+                for (a, v) in vals {
+                    let _ = write!(out, ", {} = ", Dotted(a));
+                    write_value(out, *v);
+                }
             }
         }
     }
 }
 
-fn collect_attr_terms<'c>(cond: &'c Cond, out: &mut Vec<&'c CondTerm>) {
+/// Appends `v` as its `Display` writes it (strings quoted and escaped as `Debug` does),
+/// without the formatting machinery for the common cases.
+pub(super) fn write_value(out: &mut String, v: ValueRef<'_>) {
+    use std::fmt::Write;
+    match v {
+        // Printable ASCII other than a quote and a backslash is written as is by `Debug`.
+        ValueRef::Str(s)
+            if s.bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') =>
+        {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
+        ValueRef::Int(i) => {
+            let mut digits = [0u8; 20];
+            let mut k = digits.len();
+            let mut n = i.unsigned_abs();
+            loop {
+                k -= 1;
+                digits[k] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            if i < 0 {
+                out.push('-');
+            }
+            // (ASCII digits)
+            out.extend(digits[k..].iter().map(|&d| char::from(d)));
+        }
+        ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        ValueRef::Str(_) => {
+            // (writing to a `String` does not fail)
+            let _ = write!(out, "{v}");
+        }
+    }
+}
+
+/// An attribute written as its dotted path, as [`Attr::dotted`] has it.
+struct Dotted<'a>(&'a Attr);
+
+impl std::fmt::Display for Dotted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.root.name())?;
+        for p in &self.0.path {
+            f.write_str(".")?;
+            f.write_str(p)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether two attributes have the same dotted path.
+fn same_dotted(a: &Attr, b: &Attr) -> bool {
+    fn bytes(x: &Attr) -> impl Iterator<Item = u8> + '_ {
+        let rest = x
+            .path
+            .iter()
+            .flat_map(|p| std::iter::once(b'.').chain(p.bytes()));
+        x.root.name().bytes().chain(rest)
+    }
+    (a.root == b.root && a.path == b.path) || bytes(a).eq(bytes(b))
+}
+
+/// Calls `f` on every term of `cond`, in order.
+fn for_each_term<'c>(cond: &'c Cond, f: &mut impl FnMut(&'c CondTerm)) {
     match cond {
         Cond::True | Cond::False => {}
-        Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| collect_attr_terms(c, out)),
-        Cond::Not(c) => collect_attr_terms(c, out),
-        Cond::Cmp { lhs, rhs, .. } => out.extend([lhs, rhs]),
-        Cond::In { lhs, set, .. } => {
-            out.push(lhs);
-            out.extend(set);
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| for_each_term(c, f)),
+        Cond::Not(c) => for_each_term(c, f),
+        Cond::Cmp { lhs, rhs, .. } => {
+            f(lhs);
+            f(rhs);
         }
-        Cond::Lookup { args, .. } => out.extend(args),
+        Cond::In { lhs, set, .. } => {
+            f(lhs);
+            set.iter().for_each(f);
+        }
+        Cond::Lookup { args, .. } => args.iter().for_each(f),
     }
 }
 

@@ -5,18 +5,18 @@
 //! `*`); their instances by the principal ref in column 0 of the instance relation.
 
 use crate::eval::{Model, Rows};
-use crate::ir::{ActionPat, PrincipalMatch, Program, Sym};
+use crate::hash::FastMap;
+use crate::ir::{ActionPat, Hashed, PrincipalMatch, Program, Sym, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct ActionIndex {
-    exact: HashMap<String, Vec<usize>>,
-    families: HashMap<String, Vec<usize>>,
+    exact: FastMap<String, Vec<usize>>,
+    families: FastMap<String, Vec<usize>>,
     any: Vec<usize>,
     /// For every action name some statement names exactly: every statement covering it
     /// (exact, family and `*` patterns), ascending, each once.
-    merged: HashMap<String, Vec<usize>>,
+    merged: FastMap<String, Vec<usize>>,
 }
 
 impl ActionIndex {
@@ -92,13 +92,21 @@ pub fn covers_kind(program: &Program, i: usize, kind: &str) -> bool {
 
 /// The instances of every statement about chain principals, by principal. The instance
 /// relations are sorted, so each principal's tuples in one relation are contiguous; for each
-/// principal symbol the index lists, by statement, where that run of tuples lies. One lookup
-/// per principal finds its runs in every statement (they are stored together), and building
-/// is two passes over column 0 of the instance relations, with no hashing.
+/// principal symbol the index lists, by statement, where that run of tuples lies (the runs of
+/// one principal are stored together). A principal is found by its ref in the interner's
+/// table, and the index keeps, for each slot of that table, the runs of the symbol in it: the
+/// slot's position (known from the ref's hash before the slot is read) locates the runs, so
+/// that reading the runs does not wait for the slot. Building is two passes over column 0 of
+/// the instance relations and one over the interner's slots, with no hashing.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceIndex {
     /// The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
     offsets: Vec<u32>,
+    /// For each slot of the interner's table, as it was when the index was built: the runs
+    /// and the ref of the symbol in it, when it has runs.
+    by_slot: Vec<SlotEntry>,
+    /// The refs of the principals with runs, one after another.
+    names: Vec<u8>,
     /// Sorted by principal, then by statement.
     runs: Vec<Run>,
     /// Statements whose instance relation is too large for `u32` offsets: searched in the
@@ -106,12 +114,46 @@ pub struct InstanceIndex {
     searched: Vec<usize>,
 }
 
+/// The principal in one slot of the interner's table: its runs (`runs[first..first + count]`)
+/// and its ref (`names[name..name + len]`); all zero for a symbol without runs.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct SlotEntry {
+    first: u32,
+    count: u32,
+    name: u32,
+    len: u32,
+}
+
 /// Tuples `start..start + len` of statement `policy`'s instance relation.
 #[derive(Debug, Clone, Copy, Default)]
-struct Run {
+pub struct Run {
     policy: u32,
     start: u32,
     len: u32,
+}
+
+/// One principal's entry in an [`InstanceIndex`]: its runs, and its symbol (`None`: no
+/// relation mentions it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrincipalRuns<'i> {
+    runs: &'i [Run],
+    sym: Option<Sym>,
+}
+
+impl<'i> PrincipalRuns<'i> {
+    /// Reads the principal's first run, so that later reads find the runs in cache; returns a
+    /// word of it for [`std::hint::black_box`].
+    #[inline]
+    pub fn touch(&self) -> u32 {
+        self.runs.first().map_or(0, |r| r.policy)
+    }
+
+    /// The indexed statements this principal has instances of, ascending (each once), with
+    /// where those instances lie ([`InstanceIndex::tuples`]).
+    pub fn runs(&self) -> impl Iterator<Item = (usize, Run)> + 'i {
+        self.runs.iter().map(|r| (r.policy as usize, *r))
+    }
 }
 
 /// Calls `f(principal, first tuple, number of tuples)` for each run of equal column 0 of
@@ -162,6 +204,7 @@ impl InstanceIndex {
             .map(|(_, rows)| rows.flat()[(rows.len() - 1) * rows.arity()].0 as usize + 1)
             .max()
             .unwrap_or(0);
+        // The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
         let mut counts = vec![0u32; symbols + 1];
         for (_, rows) in &indexed {
             runs_of(rows, |sym, _, _| counts[sym.0 as usize + 1] += 1);
@@ -171,7 +214,7 @@ impl InstanceIndex {
         }
         let offsets = counts;
         let total = offsets.last().copied().unwrap_or(0) as usize;
-        let mut runs = vec![Run::default(); total];
+        let mut runs = crate::mem::large_vec(total, Run::default());
         let mut next = offsets.clone();
         for &(policy, rows) in &indexed {
             runs_of(rows, |sym, start, len| {
@@ -185,21 +228,139 @@ impl InstanceIndex {
                 *slot += 1;
             });
         }
+        // The refs in symbol order (the interner's values, read one after another), then
+        // one pass over the interner's slots.
+        let mut names = Vec::new();
+        let mut named = vec![[0u32; 2]; symbols];
+        for (s, w) in offsets.windows(2).enumerate() {
+            // A request's principal ref is a string: other values are never looked up.
+            // (`s` < `symbols`, which came from a `u32` symbol)
+            if let (true, Value::Str(r)) = (w[0] < w[1], program.interner.value(Sym(s as u32))) {
+                match (u32::try_from(names.len()), u32::try_from(r.len())) {
+                    (Ok(at), Ok(len)) if u32::try_from(names.len() + r.len()).is_ok() => {
+                        named[s] = [at, len];
+                        names.extend_from_slice(r.as_bytes());
+                    }
+                    // (past 4 GiB of refs, the rest are found through the interner)
+                    _ => {}
+                }
+            }
+        }
+        let mut by_slot =
+            crate::mem::large_vec(program.interner.slot_count(), SlotEntry::default());
+        for (entry, sym) in by_slot.iter_mut().zip(program.interner.slot_symbols()) {
+            let Some(sym) = sym else { continue };
+            let s = sym.0 as usize;
+            if let (Some(&lo), Some(&hi), Some(&[name, len])) =
+                (offsets.get(s), offsets.get(s + 1), named.get(s))
+            {
+                *entry = SlotEntry {
+                    first: lo,
+                    count: hi - lo,
+                    name,
+                    len,
+                };
+            }
+        }
         InstanceIndex {
             offsets,
+            by_slot,
+            names,
             runs,
             searched,
         }
     }
 
-    /// The instances of statement `policy` whose principal is `principal`; `model` must be the
-    /// model the index was built from.
+    /// Reads the memory a lookup of `key` (a principal ref, see [`InstanceIndex::principal`])
+    /// starts with: the interner's slot and this index's entry for that slot. A caller with
+    /// several principals touches them all before looking any up, so that these (likely
+    /// uncached) reads overlap. Returns a word of what was read, for
+    /// [`std::hint::black_box`].
+    #[inline]
+    pub fn touch(&self, program: &Program, key: Hashed<'_>) -> u64 {
+        let home = program.interner.home_slot(key);
+        let entry = self.by_slot.get(home).map_or(0, |e| e.name);
+        program.interner.touch(key) ^ u64::from(entry)
+    }
+
+    /// The runs of the principal whose ref (`type:id`, hashed) `key` is; `program` must be
+    /// the program the index was built from.
+    #[inline]
+    pub fn principal(&self, program: &Program, key: Hashed<'_>) -> PrincipalRuns<'_> {
+        let interner = &program.interner;
+        // (the interner grows only by interning; if it did since, its slots moved and the
+        // runs are found by symbol instead)
+        let aligned = self.by_slot.len() == interner.slot_count();
+        for (slot, sym) in interner.candidates(key) {
+            let entry = match self.by_slot.get(slot) {
+                Some(e) if aligned && e.len > 0 => e,
+                // A symbol without runs, or a ref past the names: compared in the interner.
+                Some(_) | None => {
+                    if interner.is_str(sym, key) {
+                        return self.by_symbol(sym);
+                    }
+                    continue;
+                }
+            };
+            let (at, len) = (entry.name as usize, entry.len as usize);
+            if self.names.get(at..at + len) == Some(key.bytes()) {
+                let (first, count) = (entry.first as usize, entry.count as usize);
+                return PrincipalRuns {
+                    runs: self.runs.get(first..first + count).unwrap_or_default(),
+                    sym: Some(sym),
+                };
+            }
+        }
+        PrincipalRuns::default()
+    }
+
+    /// The runs of principal symbol `sym`.
+    fn by_symbol(&self, sym: Sym) -> PrincipalRuns<'_> {
+        let s = sym.0 as usize;
+        let runs = match (self.offsets.get(s), self.offsets.get(s + 1)) {
+            (Some(&lo), Some(&hi)) => self.runs.get(lo as usize..hi as usize),
+            _ => None,
+        };
+        PrincipalRuns {
+            runs: runs.unwrap_or_default(),
+            sym: Some(sym),
+        }
+    }
+
+    /// Whether some statement's instances are searched in the model rather than indexed
+    /// (then [`PrincipalRuns::runs`] does not list them all).
+    pub fn searches(&self) -> bool {
+        !self.searched.is_empty()
+    }
+
+    /// The instances of statement `policy` that `run` (one of [`PrincipalRuns::runs`]) lists.
+    pub fn tuples<'m>(
+        &self,
+        program: &Program,
+        model: &'m Model,
+        policy: usize,
+        run: Run,
+    ) -> std::slice::ChunksExact<'m, Sym> {
+        let Some(p) = program.policies.get(policy) else {
+            return [].chunks_exact(1);
+        };
+        let rows = model.get(p.rel);
+        let arity = rows.arity();
+        let (start, len) = (run.start as usize, run.len as usize);
+        match rows.flat().get(start * arity..(start + len) * arity) {
+            Some(tuples) if arity > 0 => tuples.chunks_exact(arity),
+            Some(_) | None => [].chunks_exact(1),
+        }
+    }
+
+    /// The instances of statement `policy` about `principal` (from
+    /// [`InstanceIndex::principal`]); `model` must be the model the index was built from.
     pub fn instances<'m>(
         &self,
         program: &Program,
         model: &'m Model,
         policy: usize,
-        principal: Sym,
+        principal: &PrincipalRuns<'_>,
     ) -> std::slice::ChunksExact<'m, Sym> {
         let Some(p) = program.policies.get(policy) else {
             return [].chunks_exact(1);
@@ -209,24 +370,109 @@ impl InstanceIndex {
         if arity == 0 {
             return [].chunks_exact(1);
         }
-        if self.searched.contains(&policy) {
-            return rows.with_prefix_flat(&[principal]).chunks_exact(arity);
-        }
-        let s = principal.0 as usize;
-        let (Some(&lo), Some(&hi)) = (self.offsets.get(s), self.offsets.get(s + 1)) else {
-            return [].chunks_exact(1);
-        };
-        let found = self
-            .runs
-            .get(lo as usize..hi as usize)
-            .and_then(|runs| runs.iter().find(|r| r.policy as usize == policy))
-            .and_then(|r| {
+        let found = match principal.runs.iter().find(|r| r.policy as usize == policy) {
+            Some(r) => {
                 let (start, len) = (r.start as usize, r.len as usize);
                 rows.flat().get(start * arity..(start + len) * arity)
-            });
+            }
+            None => match principal.sym {
+                Some(sym) if self.searched.contains(&policy) => Some(rows.with_prefix_flat(&[sym])),
+                Some(_) | None => None,
+            },
+        };
         match found {
             Some(tuples) => tuples.chunks_exact(arity),
             None => [].chunks_exact(1),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{self, EvalConfig};
+    use crate::ir::Interner;
+
+    /// A program with `n` users holding one role each (every third `boss`), and its model.
+    fn users(n: usize) -> (Program, Model) {
+        let mut policy = String::from(
+            "rel role(principal: string, r: string)\n\
+             @id(\"work\") permit principal P to work if role(P, _);\n\
+             @id(\"rule\") permit principal P to rule if role(P, \"boss\");\n",
+        );
+        for i in 0..n {
+            let r = if i % 3 == 0 { "boss" } else { "staff" };
+            policy.push_str(&format!("role(\"user:u{i}\", \"{r}\").\n"));
+        }
+        let compiled = crate::load::compile_str("t.ztp", &policy);
+        let program = compiled.program.expect("the test policy checks");
+        let input = eval::input_model(&program, &[]);
+        let model = eval::evaluate(&program, &input, &EvalConfig::default()).expect("evaluates");
+        (program, model)
+    }
+
+    /// The statements each principal has instances of, as the index finds them by ref.
+    fn statements(ix: &InstanceIndex, program: &Program, r: &str) -> Vec<usize> {
+        let runs = ix.principal(program, Interner::hashed(r.as_bytes()));
+        runs.runs()
+            .map(|(i, run)| {
+                assert!(run.len > 0, "a run of {r} in statement {i} is empty");
+                i
+            })
+            .collect()
+    }
+
+    #[test]
+    fn principals_are_found_by_ref_through_the_interner_slots() {
+        let (program, model) = users(2_000);
+        let ix = InstanceIndex::new(&program, &model);
+        let (work, rule) = (0, 1);
+        for i in 0..2_000 {
+            let want = if i % 3 == 0 {
+                vec![work, rule]
+            } else {
+                vec![work]
+            };
+            assert_eq!(
+                statements(&ix, &program, &format!("user:u{i}")),
+                want,
+                "user:u{i}"
+            );
+        }
+        // Unknown refs, a value that is interned but has no instances, prefixes and
+        // extensions of known refs.
+        for r in [
+            "user:u2000",
+            "user:u",
+            "user:u1 ",
+            "user:u10x",
+            "boss",
+            "user",
+            "",
+        ] {
+            assert_eq!(statements(&ix, &program, r), Vec::<usize>::new(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn principals_are_found_by_symbol_once_the_interner_has_grown() {
+        let (mut program, model) = users(300);
+        let ix = InstanceIndex::new(&program, &model);
+        let before = program.interner.slot_count();
+        let mut k = 0;
+        while program.interner.slot_count() == before {
+            program.interner.intern_str(&format!("grown{k}"));
+            k += 1;
+        }
+        for i in 0..300 {
+            let want = if i % 3 == 0 { vec![0, 1] } else { vec![0] };
+            assert_eq!(
+                statements(&ix, &program, &format!("user:u{i}")),
+                want,
+                "user:u{i}"
+            );
+        }
+        assert!(statements(&ix, &program, "user:u300").is_empty());
+        assert!(statements(&ix, &program, "grown0").is_empty());
     }
 }

@@ -17,6 +17,8 @@
 
 pub mod batch;
 pub mod cond;
+#[cfg(test)]
+mod cond_tests;
 pub mod domain;
 pub mod index;
 mod procedure;
@@ -219,7 +221,7 @@ impl<'a> Decider<'a> {
         // The constraint so far; `None`: always.
         let mut total: Option<Constraint> = None;
         // (chain position, statement) of the permits that granted
-        let mut granted: Vec<(usize, usize)> = Vec::with_capacity(2 * request.chain_len());
+        let mut granted: procedure::Small<(usize, usize)> = procedure::Small::new();
         for pos in 0..request.chain_len() {
             if let procedure::Granted::Under(c) = run.grants(pos, &mut granted)? {
                 total = and_into(total, c).map_err(|e| run.too_large(None, pos, e))?;
@@ -242,15 +244,19 @@ impl<'a> Decider<'a> {
             });
         }
         // Grants from the original principal to the subject, each once.
-        let mut grants: Vec<String> = Vec::new();
+        let mut order: procedure::Small<usize> = procedure::Small::new();
         for pos in (1..request.chain_len()).chain(std::iter::once(0)) {
             for &(_, i) in granted.iter().filter(|(p, _)| *p == pos) {
-                let id = self.policy_id(i);
-                if !grants.iter().any(|g| g == id) {
-                    grants.push(id.to_string());
+                if !order
+                    .iter()
+                    .any(|&j| self.policy_id(j) == self.policy_id(i))
+                {
+                    order.push(i);
                 }
             }
         }
+        let mut grants: Vec<String> = Vec::with_capacity(order.len());
+        grants.extend(order.iter().map(|&i| self.policy_id(i).to_string()));
         let total = total.filter(|t| !t.is_always());
         Ok(Decision {
             allowed: true,

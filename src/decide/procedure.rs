@@ -6,11 +6,11 @@
 //! the request is denied.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::{covers_kind, ActionIndex, InstanceIndex};
+use super::index::{covers_kind, ActionIndex, InstanceIndex, PrincipalRuns};
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
-use crate::ir::{Effect, Policy, PrincipalMatch, Program, Sym};
+use crate::ir::{Effect, Interner, Policy, PrincipalMatch, Program, Sym};
 use crate::source::Span;
 use std::borrow::Cow;
 
@@ -23,13 +23,51 @@ pub(super) struct Run<'a> {
     model: &'a Model,
     instances: &'a InstanceIndex,
     request: &'a Request,
-    /// Symbols of the first chain principals; `None` for a principal no relation mentions.
-    syms: [Option<Sym>; INLINE],
-    /// Symbols of the principals past [`INLINE`].
-    more: Vec<Option<Sym>>,
+    /// The instance runs of the first chain principals.
+    principals: [PrincipalRuns<'a>; INLINE],
+    /// The runs of the principals past [`INLINE`].
+    more: Vec<PrincipalRuns<'a>>,
     /// Indices into `program.policies` of the statements covering the action (of any
     /// resource kind: [`Run::statements`] filters by kind).
     candidates: Cow<'a, [usize]>,
+}
+
+/// A list whose first [`SMALL`] items are kept inline (the rest spill to the heap).
+pub(super) struct Small<T> {
+    inline: [T; SMALL],
+    len: usize,
+    spill: Vec<T>,
+}
+
+/// Items a [`Small`] list keeps inline.
+const SMALL: usize = 8;
+
+impl<T: Copy + Default> Small<T> {
+    pub fn new() -> Self {
+        Small {
+            inline: [T::default(); SMALL],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = item,
+            None => self.spill.push(item),
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.inline[..self.len.min(SMALL)]
+            .iter()
+            .chain(self.spill.iter())
+    }
 }
 
 /// What a chain principal is granted: everything, or only under a residual constraint.
@@ -46,13 +84,40 @@ impl<'a> Run<'a> {
         instances: &'a InstanceIndex,
         request: &'a Request,
     ) -> Run<'a> {
-        let mut syms = [None; INLINE];
+        let mut principals = [PrincipalRuns::default(); INLINE];
         let mut more = Vec::new();
-        for (pos, p) in request.chain().enumerate() {
-            let sym = lookup_principal(program, p);
-            match syms.get_mut(pos) {
-                Some(slot) => *slot = sym,
-                None => more.push(sym),
+        if request.chain_len() <= INLINE {
+            // Every ref hashed and the memory its lookup starts with read first, so that
+            // those reads (likely uncached) are fetched together rather than one after the
+            // other.
+            let mut texts: [RefText; INLINE] = Default::default();
+            for (text, p) in texts.iter_mut().zip(request.chain()) {
+                text.set(p);
+            }
+            let n = request.chain_len();
+            let mut keys = [Interner::hashed(&[]); INLINE];
+            let mut touched = 0;
+            for (key, text) in keys.iter_mut().zip(&texts[..n]) {
+                *key = Interner::hashed(text.as_bytes());
+                touched ^= instances.touch(program, *key);
+            }
+            std::hint::black_box(touched);
+            // The same for the principals' runs, which the slots locate.
+            let mut touched = 0;
+            for (slot, key) in principals.iter_mut().zip(&keys[..n]) {
+                *slot = instances.principal(program, *key);
+                touched ^= slot.touch();
+            }
+            std::hint::black_box(touched);
+        } else {
+            let mut text = RefText::default();
+            for (pos, p) in request.chain().enumerate() {
+                text.set(p);
+                let runs = instances.principal(program, Interner::hashed(text.as_bytes()));
+                match principals.get_mut(pos) {
+                    Some(slot) => *slot = runs,
+                    None => more.push(runs),
+                }
             }
         }
         Run {
@@ -60,16 +125,16 @@ impl<'a> Run<'a> {
             model,
             instances,
             request,
-            syms,
+            principals,
             more,
             candidates: actions.for_action(&request.action.name),
         }
     }
 
-    fn sym(&self, pos: usize) -> Option<Sym> {
-        match self.syms.get(pos) {
-            Some(s) => *s,
-            None => self.more.get(pos - INLINE).copied().flatten(),
+    fn principal(&self, pos: usize) -> Option<&PrincipalRuns<'a>> {
+        match self.principals.get(pos) {
+            Some(r) => Some(r),
+            None => self.more.get(pos - INLINE),
         }
     }
 
@@ -104,18 +169,71 @@ impl<'a> Run<'a> {
     /// The instances of statement `i` about the principal at chain position `pos` (none when
     /// its type filter excludes that principal).
     fn instances(&self, i: usize, p: &Policy, pos: usize) -> std::slice::ChunksExact<'a, Sym> {
-        let found = match (&p.principal, self.request.chain_at(pos), self.sym(pos)) {
-            (PrincipalMatch::Chain { ty }, Some(principal), Some(sym))
+        let found = match (
+            &p.principal,
+            self.request.chain_at(pos),
+            self.principal(pos),
+        ) {
+            (PrincipalMatch::Chain { ty }, Some(principal), Some(runs))
                 if ty.as_ref().is_none_or(|t| *t == principal.ty) =>
             {
-                Some(sym)
+                Some(runs)
             }
             _ => None,
         };
         match found {
-            Some(sym) => self.instances.instances(self.program, self.model, i, sym),
+            Some(runs) => self.instances.instances(self.program, self.model, i, runs),
             None => [].chunks_exact(1),
         }
+    }
+
+    /// Calls `f(statement index, statement, instances)` for each covering permit with
+    /// instances about the principal at chain position `pos`, in statement order, stopping at
+    /// the first error.
+    fn each_permit(
+        &self,
+        pos: usize,
+        mut f: impl FnMut(usize, &'a Policy, std::slice::ChunksExact<'a, Sym>) -> Result<(), Denial>,
+    ) -> Result<(), Denial> {
+        let (Some(runs), Some(principal)) = (self.principal(pos), self.request.chain_at(pos))
+        else {
+            return Ok(());
+        };
+        if self.instances.searches() {
+            for (i, p) in self.statements(Effect::Permit) {
+                f(i, p, self.instances(i, p, pos))?;
+            }
+            return Ok(());
+        }
+        // The principal's runs and the candidates are both in statement order: walk them
+        // together. (A permit about the request as a whole grants nothing, and has no runs.)
+        let kind = self.request.resource.ty.as_str();
+        let mut cands = self.candidates.iter().copied().peekable();
+        for (i, run) in runs.runs() {
+            while cands.next_if(|&c| c < i).is_some() {}
+            match cands.peek() {
+                None => break,
+                Some(&c) if c != i => continue,
+                Some(_) => {}
+            }
+            let Some(p) = self.program.policies.get(i) else {
+                continue;
+            };
+            let covers = p.effect == Effect::Permit
+                && covers_kind(self.program, i, kind)
+                && match &p.principal {
+                    PrincipalMatch::Chain { ty } => ty.as_ref().is_none_or(|t| *t == principal.ty),
+                    PrincipalMatch::Request => false,
+                };
+            if covers {
+                f(
+                    i,
+                    p,
+                    self.instances.tuples(self.program, self.model, i, run),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     pub fn too_large(&self, id: Option<&str>, pos: usize, e: TooLarge) -> Denial {
@@ -159,7 +277,13 @@ impl<'a> Run<'a> {
         row: &[Sym],
         pending: &mut Vec<(usize, Constraint)>,
     ) -> Result<(), Denial> {
-        match self.env(pos, row).eval(&p.cond) {
+        let env = self.env(pos, row);
+        let tri = match env.eval_known(&p.cond) {
+            Some(true) => Ok(Tri::True),
+            Some(false) => Ok(Tri::False),
+            None => env.eval(&p.cond),
+        };
+        match tri {
             Ok(Tri::False) => Ok(()),
             Ok(Tri::True) => Err(Denial::Forbidden {
                 id: p.id.clone(),
@@ -183,21 +307,24 @@ impl<'a> Run<'a> {
     /// instances' conditions; the indices of the permits that are not false are appended to
     /// `ids` as `(pos, statement)`, each once. A principal with nothing is the denial, with
     /// every covering statement's failure.
-    pub fn grants(&self, pos: usize, ids: &mut Vec<(usize, usize)>) -> Result<Granted, Denial> {
+    pub fn grants(&self, pos: usize, ids: &mut Small<(usize, usize)>) -> Result<Granted, Denial> {
         let mut always = false;
         let mut residual: Option<Constraint> = None;
         let from = ids.len();
-        for (i, p) in self.statements(Effect::Permit) {
-            // A permit about the request as a whole grants nothing (the checker rejects it):
-            // `instances` gives it none.
-            for row in self.instances(i, p, pos) {
+        self.each_permit(pos, |i, p, rows| {
+            for row in rows {
                 let env = self.env(Some(pos), row);
                 let error = |error| Denial::Error {
                     id: p.id.clone(),
                     principal: Some(self.reference(pos)),
                     error,
                 };
-                match env.eval(&p.cond).map_err(error)? {
+                let tri = match env.eval_known(&p.cond) {
+                    Some(true) => Tri::True,
+                    Some(false) => Tri::False,
+                    None => env.eval(&p.cond).map_err(error)?,
+                };
+                match tri {
                     Tri::False => continue,
                     Tri::True => always = true,
                     Tri::Residual(_) if always => {}
@@ -212,58 +339,98 @@ impl<'a> Run<'a> {
                         residual = Some(r);
                     }
                 }
-                if !ids[from..].iter().any(|&(_, j)| j == i) {
+                if !ids.iter().skip(from).any(|&(_, j)| j == i) {
                     ids.push((pos, i));
                 }
             }
-        }
+            Ok(())
+        })?;
         if always {
             return Ok(Granted::Always);
         }
         match residual {
             Some(c) if !c.is_never() => Ok(Granted::Under(c)),
-            Some(_) | None => Err(Denial::NoGrant {
+            Some(_) => Err(Denial::NoGrant {
                 principal: self.reference(pos),
                 position: pos,
-                failures: self.failures(pos),
+                failures: self.failures(pos, false),
+            }),
+            None => Err(Denial::NoGrant {
+                principal: self.reference(pos),
+                position: pos,
+                failures: self.failures(pos, true),
             }),
         }
     }
 
-    /// Why each covering permit instance of the principal at `pos` is false (all of them are,
-    /// when this is asked).
-    fn failures(&self, pos: usize) -> Vec<Failure> {
+    /// Why each covering permit instance of the principal at `pos` whose condition is false
+    /// failed; `all_false`: every one of them is known to be (none was residual), and the
+    /// conditions are not evaluated again.
+    fn failures(&self, pos: usize, all_false: bool) -> Vec<Failure> {
         let mut failures = Vec::new();
-        for (i, p) in self.statements(Effect::Permit) {
-            for row in self.instances(i, p, pos) {
+        let _ = self.each_permit(pos, |_, p, rows| {
+            for row in rows {
                 let env = self.env(Some(pos), row);
-                if let Ok(Tri::False) = env.eval(&p.cond) {
+                let false_ = all_false
+                    || match env.eval_known(&p.cond) {
+                        Some(known) => !known,
+                        None => matches!(env.eval(&p.cond), Ok(Tri::False)),
+                    };
+                if false_ {
                     failures.push(Failure {
                         id: p.id.clone(),
                         detail: env.why_false(&p.cond),
                     });
                 }
             }
-        }
+            Ok(())
+        });
         failures
     }
 }
 
-/// The symbol of a principal's ref (`type:id`), written into a stack buffer when it is short.
-fn lookup_principal(program: &Program, p: &Principal) -> Option<Sym> {
-    const CAP: usize = 128;
-    let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
-    let n = ty.len() + 1 + id.len();
-    if n > CAP {
-        return program.interner.lookup_str(&p.reference());
+/// Refs of at most this many bytes are written on the stack for a lookup.
+const SHORT: usize = 64;
+
+/// A principal's ref `type:id`, written out for a lookup.
+struct RefText {
+    short: [u8; SHORT],
+    len: usize,
+    /// The ref, when it is longer than [`SHORT`] bytes.
+    long: String,
+}
+
+impl Default for RefText {
+    fn default() -> Self {
+        RefText {
+            short: [0; SHORT],
+            len: 0,
+            long: String::new(),
+        }
     }
-    let mut buf = [0u8; CAP];
-    buf[..ty.len()].copy_from_slice(ty);
-    buf[ty.len()] = b':';
-    buf[ty.len() + 1..n].copy_from_slice(id);
-    match std::str::from_utf8(&buf[..n]) {
-        Ok(r) => program.interner.lookup_str(r),
-        // (two strings joined by an ASCII byte are UTF-8; this is not reached)
-        Err(_) => program.interner.lookup_str(&p.reference()),
+}
+
+impl RefText {
+    fn set(&mut self, p: &Principal) {
+        let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
+        let n = ty.len() + 1 + id.len();
+        self.len = n;
+        if n <= SHORT {
+            self.short[..ty.len()].copy_from_slice(ty);
+            self.short[ty.len()] = b':';
+            self.short[ty.len() + 1..n].copy_from_slice(id);
+        } else {
+            self.long.clear();
+            self.long.push_str(&p.ty);
+            self.long.push(':');
+            self.long.push_str(&p.id);
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self.short.get(..self.len) {
+            Some(b) => b,
+            None => self.long.as_bytes(),
+        }
     }
 }

@@ -284,13 +284,13 @@ fn json_path<'r>(map: &'r Map<String, Json>, path: &[String]) -> AttrRef<'r> {
     let Some((first, rest)) = path.split_first() else {
         return AttrRef::Invalid("an object");
     };
-    let mut cur = match map.get(first) {
+    let mut cur = match field(map, first) {
         Some(v) => v,
         None => return AttrRef::Unknown,
     };
     for seg in rest {
         cur = match cur {
-            Json::Object(m) => match m.get(seg) {
+            Json::Object(m) => match field(m, seg) {
                 Some(v) => v,
                 None => return AttrRef::Unknown,
             },
@@ -299,6 +299,17 @@ fn json_path<'r>(map: &'r Map<String, Json>, path: &[String]) -> AttrRef<'r> {
         };
     }
     scalar_ref(cur)
+}
+
+/// `map[key]`: small maps (request properties usually are) are scanned, which is faster
+/// than hashing the key.
+fn field<'r>(map: &'r Map<String, Json>, key: &str) -> Option<&'r Json> {
+    const SCAN: usize = 8;
+    if map.len() <= SCAN {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
 }
 
 /// The condition value of a JSON scalar.

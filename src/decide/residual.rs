@@ -45,8 +45,14 @@ pub type Alternative = BTreeMap<String, Domain>;
 /// A condition on request attributes in disjunctive normal form (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Constraint {
+    /// Empty when `always` is set.
     alts: Vec<Alternative>,
+    /// The constraint that always holds (one empty alternative), kept without allocating.
+    always: bool,
 }
+
+/// The alternatives of [`Constraint::always`].
+static ALWAYS: [Alternative; 1] = [Alternative::new()];
 
 /// A constraint grew past [`MAX_ALTERNATIVES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -56,12 +62,24 @@ pub struct TooLarge;
 impl Constraint {
     pub fn always() -> Constraint {
         Constraint {
-            alts: vec![Alternative::new()],
+            alts: Vec::new(),
+            always: true,
         }
     }
 
     pub fn never() -> Constraint {
-        Constraint { alts: Vec::new() }
+        Constraint {
+            alts: Vec::new(),
+            always: false,
+        }
+    }
+
+    /// A constraint of alternatives that need simplifying (see [`Constraint::simplify`]).
+    fn of(alts: Vec<Alternative>) -> Constraint {
+        Constraint {
+            alts,
+            always: false,
+        }
     }
 
     /// `attr` must lie in `domain`.
@@ -69,11 +87,12 @@ impl Constraint {
         if domain.is_empty() {
             return Constraint::never();
         }
-        let mut alt = Alternative::new();
-        if !domain.is_full() {
-            alt.insert(attr.into(), domain);
+        if domain.is_full() {
+            return Constraint::always();
         }
-        Constraint { alts: vec![alt] }
+        let mut alt = Alternative::new();
+        alt.insert(attr.into(), domain);
+        Constraint::of(vec![alt])
     }
 
     /// Builds a constraint from alternatives, simplifying them.
@@ -93,22 +112,26 @@ impl Constraint {
                 Some(out)
             })
             .collect();
-        let mut c = Constraint { alts };
+        let mut c = Constraint::of(alts);
         c.simplify();
         c.check_size()?;
         Ok(c)
     }
 
     pub fn alternatives(&self) -> &[Alternative] {
-        &self.alts
+        if self.always {
+            &ALWAYS
+        } else {
+            &self.alts
+        }
     }
 
     pub fn is_never(&self) -> bool {
-        self.alts.is_empty()
+        !self.always && self.alts.is_empty()
     }
 
     pub fn is_always(&self) -> bool {
-        self.alts.iter().any(BTreeMap::is_empty)
+        self.always || self.alts.iter().any(BTreeMap::is_empty)
     }
 
     fn check_size(&self) -> Result<(), TooLarge> {
@@ -126,9 +149,9 @@ impl Constraint {
         if other.is_always() || self.is_never() {
             return Ok(other.clone());
         }
-        let mut alts = self.alts.clone();
-        alts.extend(other.alts.iter().cloned());
-        let mut c = Constraint { alts };
+        let mut alts = self.alternatives().to_vec();
+        alts.extend(other.alternatives().iter().cloned());
+        let mut c = Constraint::of(alts);
         c.simplify();
         c.check_size()?;
         Ok(c)
@@ -142,8 +165,8 @@ impl Constraint {
             return Ok(other.clone());
         }
         let mut alts = Vec::new();
-        for a in &self.alts {
-            for b in &other.alts {
+        for a in self.alternatives() {
+            for b in other.alternatives() {
                 if let Some(m) = meet(a, b) {
                     alts.push(m);
                     if alts.len() > MAX_ALTERNATIVES * 4 {
@@ -152,7 +175,7 @@ impl Constraint {
                 }
             }
         }
-        let mut c = Constraint { alts };
+        let mut c = Constraint::of(alts);
         c.simplify();
         c.check_size()?;
         Ok(c)
@@ -160,17 +183,16 @@ impl Constraint {
 
     pub fn not(&self) -> Result<Constraint, TooLarge> {
         let mut acc = Constraint::always();
-        for alt in &self.alts {
+        for alt in self.alternatives() {
             // not (a1 and a2 ...) = (not a1) or (not a2) ...
-            let negated = Constraint {
-                alts: alt
-                    .iter()
+            let negated = Constraint::of(
+                alt.iter()
                     .filter_map(|(k, d)| {
                         let c = d.complement();
                         (!c.is_empty()).then(|| Alternative::from([(k.clone(), c)]))
                     })
                     .collect(),
-            };
+            );
             acc = acc.and(&negated)?;
             if acc.is_never() {
                 break;
@@ -182,7 +204,7 @@ impl Constraint {
     /// Whether the values `value(attr)` satisfy the constraint (`None`: absent, which no
     /// domain admits).
     pub fn holds(&self, value: impl Fn(&str) -> Option<Value>) -> bool {
-        self.alts.iter().any(|alt| {
+        self.alternatives().iter().any(|alt| {
             alt.iter()
                 .all(|(k, d)| value(k).is_some_and(|v| d.contains(&v)))
         })
@@ -193,8 +215,8 @@ impl Constraint {
     /// `self` is split into disjoint pieces along the alternatives of `other` until each piece
     /// lies inside one of them or meets none.
     pub fn implies(&self, other: &Constraint) -> bool {
-        let by: Vec<&Alternative> = other.alts.iter().collect();
-        self.alts.iter().all(|a| covered(a.clone(), &by))
+        let by: Vec<&Alternative> = other.alternatives().iter().collect();
+        self.alternatives().iter().all(|a| covered(a.clone(), &by))
     }
 
     /// Whether both constraints admit exactly the same assignments.
@@ -204,7 +226,7 @@ impl Constraint {
 
     /// Every attribute the constraint mentions.
     pub fn attributes(&self) -> BTreeSet<&str> {
-        self.alts
+        self.alternatives()
             .iter()
             .flat_map(|a| a.keys().map(String::as_str))
             .collect()
@@ -213,11 +235,14 @@ impl Constraint {
     /// Removes alternatives implied by others and merges alternatives that differ in one
     /// attribute only, until nothing changes; sorts the result.
     fn simplify(&mut self) {
+        if self.always {
+            return;
+        }
         loop {
             self.alts.sort();
             self.alts.dedup();
             if self.alts.iter().any(BTreeMap::is_empty) {
-                self.alts = vec![Alternative::new()];
+                *self = Constraint::always();
                 return;
             }
             let mut changed = false;
@@ -258,7 +283,7 @@ impl Constraint {
     /// The JSON form (see the module documentation).
     pub fn to_json(&self) -> Json {
         Json::Array(
-            self.alts
+            self.alternatives()
                 .iter()
                 .map(|alt| {
                     Json::Object(alt.iter().map(|(k, d)| (k.clone(), d.to_json())).collect())
@@ -380,7 +405,7 @@ impl fmt::Display for Constraint {
             return write!(f, "true");
         }
         let parts: Vec<String> = self
-            .alts
+            .alternatives()
             .iter()
             .map(|alt| {
                 let conj: Vec<String> = alt.iter().map(|(k, d)| format!("{k} {d}")).collect();
@@ -392,5 +417,35 @@ impl fmt::Display for Constraint {
         } else {
             write!(f, "({})", parts.join(") or ("))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::CmpOp;
+
+    #[test]
+    fn always_is_one_empty_alternative_however_it_is_built() {
+        let always = Constraint::always();
+        assert_eq!(always.alternatives(), &[Alternative::new()]);
+        assert_eq!(always.to_json(), serde_json::json!([{}]));
+        assert_eq!(always.to_string(), "true");
+        let built = Constraint::from_alternatives(vec![Alternative::new()]).expect("small");
+        assert_eq!(built, always);
+        let le = Domain::from_cmp(CmpOp::Le, &Value::Int(5)).expect("an int domain");
+        let gt = Domain::from_cmp(CmpOp::Gt, &Value::Int(5)).expect("an int domain");
+        let a = Constraint::atom("n", le);
+        let b = Constraint::atom("n", gt);
+        assert_eq!(a.or(&b).expect("small"), always);
+        assert_eq!(a.not().expect("small"), b);
+        assert_eq!(always.and(&a).expect("small"), a);
+        assert_eq!(a.and(&always).expect("small"), a);
+        assert_eq!(always.not().expect("small"), Constraint::never());
+        assert_eq!(Constraint::never().not().expect("small"), always);
+        assert!(always.is_always() && !always.is_never());
+        assert!(always.holds(|_| None));
+        assert!(a.implies(&always) && !always.implies(&a));
+        assert!(always.attributes().is_empty());
     }
 }

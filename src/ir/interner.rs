@@ -40,7 +40,7 @@ impl Value {
 
     fn key(&self) -> Key<'_> {
         match self {
-            Value::Str(s) => Key::Str(s),
+            Value::Str(s) => Key::Str(s.as_bytes()),
             Value::Int(i) => Key::Int(*i),
             Value::Bool(b) => Key::Bool(*b),
         }
@@ -51,7 +51,8 @@ impl Value {
 /// be looked up without building a [`Value`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key<'a> {
-    Str(&'a str),
+    /// The bytes of a string.
+    Str(&'a [u8]),
     Int(i64),
     Bool(bool),
 }
@@ -88,8 +89,7 @@ impl Key<'_> {
     #[inline]
     fn hash(self) -> u64 {
         match self {
-            Key::Str(s) => {
-                let bytes = s.as_bytes();
+            Key::Str(bytes) => {
                 // The length keeps "a" and "a\0" apart; the first word (1, 2 or 3) keeps strings,
                 // ints and bools apart.
                 let mut h = fold(1, bytes.len() as u64);
@@ -134,6 +134,20 @@ pub struct Interner {
     /// of the value's hash (its tag) above its symbol plus one. The slot index comes from the
     /// hash's high bits, so the tag tells apart most values that meet in a run of slots.
     slots: Vec<u64>,
+}
+
+/// The bytes of a string and their hash ([`Interner::hashed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Hashed<'s> {
+    s: &'s [u8],
+    h: u64,
+}
+
+impl<'s> Hashed<'s> {
+    /// The string's bytes.
+    pub fn bytes(&self) -> &'s [u8] {
+        self.s
+    }
 }
 
 /// Where a key was found, or the empty slot where it would go.
@@ -205,7 +219,7 @@ impl Interner {
         if len <= self.slots.len() {
             return;
         }
-        self.slots = vec![0; len];
+        self.slots = crate::mem::large_vec(len, 0);
         let mask = len - 1;
         for (sym, value) in self.values.iter().enumerate() {
             let h = value.key().hash();
@@ -234,7 +248,7 @@ impl Interner {
 
     /// Interns a string, copying it only if new.
     pub fn intern_str(&mut self, s: &str) -> Sym {
-        match self.find(Key::Str(s)) {
+        match self.find(Key::Str(s.as_bytes())) {
             Ok(sym) => sym,
             Err((i, h)) => self.insert(i, h, Value::Str(s.to_string())),
         }
@@ -257,7 +271,7 @@ impl Interner {
             let mut hashes = [0u64; CHUNK];
             let mut n = 0;
             for s in strs.by_ref().take(CHUNK) {
-                hashes[n] = Key::Str(s).hash();
+                hashes[n] = Key::Str(s.as_bytes()).hash();
                 n += 1;
             }
             let mut slots = [0u64; CHUNK];
@@ -295,6 +309,81 @@ impl Interner {
         }
     }
 
+    /// The bytes of a string with their hash, for [`Interner::touch`] and
+    /// [`Interner::find_slot`].
+    pub fn hashed(s: &[u8]) -> Hashed<'_> {
+        Hashed {
+            s,
+            h: Key::Str(s).hash(),
+        }
+    }
+
+    /// Reads the slot where a lookup of `key` starts, so that a later
+    /// [`Interner::find_slot`] finds it in cache; returns its contents, for the caller to
+    /// pass to [`std::hint::black_box`] (or the read may be left out). A caller looking up
+    /// several strings touches them all first, and their memory latencies overlap.
+    #[inline]
+    pub fn touch(&self, key: Hashed<'_>) -> u64 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        self.slots[Self::home(key.h, self.slots.len())]
+    }
+
+    /// The slot where a lookup of `key` starts (see [`Interner::find_slot`]).
+    #[inline]
+    pub fn home_slot(&self, key: Hashed<'_>) -> usize {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        Self::home(key.h, self.slots.len())
+    }
+
+    /// The slots that may hold the string `key`, in probe order, with their symbols: those
+    /// whose hash tag is `key`'s, up to the first empty slot. If `key` was interned it is in
+    /// one of them ([`Interner::is_str`] tells which). Values never move between slots until
+    /// the table grows, which changes [`Interner::slot_count`]: an array indexed by slot,
+    /// made from [`Interner::slot_symbols`], stays aligned with the table while the count is
+    /// the same (values interned since then are in slots that were empty).
+    #[inline]
+    pub fn candidates<'i>(&'i self, key: Hashed<'_>) -> impl Iterator<Item = (usize, Sym)> + 'i {
+        let len = self.slots.len();
+        let tag = key.h & 0xffff_ffff;
+        let mut i = if len == 0 { 0 } else { Self::home(key.h, len) };
+        // (a table is never full: the probe meets an empty slot)
+        std::iter::from_fn(move || loop {
+            let slot = *self.slots.get(i)?;
+            if slot == 0 {
+                return None;
+            }
+            let at = i;
+            i = (i + 1) & (len - 1);
+            if slot >> 32 == tag {
+                return Some((at, Sym((slot as u32) - 1)));
+            }
+        })
+    }
+
+    /// Whether the value of `sym` is the string `key`.
+    #[inline]
+    pub fn is_str(&self, sym: Sym, key: Hashed<'_>) -> bool {
+        self.values
+            .get(sym.0 as usize)
+            .is_some_and(|v| v.key() == Key::Str(key.s))
+    }
+
+    /// The number of slots of the table.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The symbol each slot holds (`None`: empty), in slot order.
+    pub fn slot_symbols(&self) -> impl ExactSizeIterator<Item = Option<Sym>> + '_ {
+        self.slots
+            .iter()
+            .map(|&slot| (slot != 0).then(|| Sym((slot as u32).wrapping_sub(1))))
+    }
+
     /// The symbol of a value, if it was interned.
     pub fn lookup(&self, value: &Value) -> Option<Sym> {
         self.lookup_key(value.key())
@@ -302,7 +391,7 @@ impl Interner {
 
     /// The symbol of the string `s`, if it was interned.
     pub fn lookup_str(&self, s: &str) -> Option<Sym> {
-        self.lookup_key(Key::Str(s))
+        self.lookup_key(Key::Str(s.as_bytes()))
     }
 
     /// The value of a symbol. Symbols come only from this interner, so the index is valid.

@@ -7,7 +7,7 @@
 mod interner;
 
 pub use crate::syntax::ast::{CmpOp, Effect, Type};
-pub use interner::{Interner, Sym, Value};
+pub use interner::{Hashed, Interner, Sym, Value};
 
 use crate::source::{SourceMap, Span};
 use std::path::PathBuf;

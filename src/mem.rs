@@ -1,0 +1,53 @@
+//! Memory for large tables read at random places.
+
+/// `n` copies of `value` in memory that the kernel is asked, when it is large, to back with
+/// huge pages: lookups at random places in a table of many MiB then miss the TLB far less
+/// often (with 4 KiB pages, nearly every lookup would walk the page tables).
+pub(crate) fn large_vec<T: Clone>(n: usize, value: T) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    // (advised before the first write, so that the pages are faulted in huge)
+    advise_huge_pages(
+        v.as_ptr() as usize,
+        v.capacity().saturating_mul(std::mem::size_of::<T>()),
+    );
+    v.resize(n, value);
+    v
+}
+
+/// Asks the kernel to back the whole 4 KiB pages of `addr..addr + len` with huge pages; only
+/// a hint: if it is refused (no transparent huge pages, other page sizes) nothing changes.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(addr: usize, len: usize) {
+    const PAGE: usize = 4096;
+    const HUGE: usize = 2 << 20;
+    if len < HUGE {
+        return;
+    }
+    let start = addr.saturating_add(PAGE - 1) & !(PAGE - 1);
+    let end = addr.saturating_add(len) & !(PAGE - 1);
+    if end <= start {
+        return;
+    }
+    // SAFETY: `start..end` lies inside one live allocation of ours, and MADV_HUGEPAGE only
+    // sets a hint on those pages: it neither frees nor changes their contents. The result is
+    // ignored on purpose (a refusal leaves the pages as they were).
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_addr: usize, _len: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_vec_holds_n_copies() {
+        let big = large_vec(300_000, [7u32; 4]);
+        assert_eq!(big.len(), 300_000);
+        assert!(big.iter().all(|x| *x == [7; 4]));
+        assert!(large_vec(0, 1u8).is_empty());
+    }
+}
