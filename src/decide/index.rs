@@ -103,9 +103,10 @@ pub struct InstanceIndex {
     /// The runs of principal symbol `s` are `runs[offsets[s]..offsets[s + 1]]`.
     offsets: Vec<u32>,
     /// For each slot of the interner's table, as it was when the index was built: the runs
-    /// and the ref of the symbol in it, when it has runs.
+    /// and the record of the symbol in it, when it has runs.
     by_slot: Vec<SlotEntry>,
-    /// The refs of the principals with runs, one after another.
+    /// The records (ref length, run count, ref) of the principals with runs, one after
+    /// another.
     names: Vec<u8>,
     /// Sorted by principal, then by statement.
     runs: Vec<Run>,
@@ -114,15 +115,16 @@ pub struct InstanceIndex {
     searched: Vec<usize>,
 }
 
-/// The principal in one slot of the interner's table: its runs (`runs[first..first + count]`)
-/// and its ref (`names[name..name + len]`); all zero for a symbol without runs.
+/// The principal in one slot of the interner's table: where its runs start in `runs`, and
+/// where its record is in `names`, plus one (0: none; a symbol without runs). A record is the
+/// number of bytes of the ref, the number of runs (one byte each), then the ref: one read
+/// gives both the ref to compare and how many runs to take. Principals with refs or run
+/// counts past a byte have no record and are found through the interner.
 #[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(16))]
+#[repr(C, align(8))]
 struct SlotEntry {
     first: u32,
-    count: u32,
     name: u32,
-    len: u32,
 }
 
 /// Tuples `start..start + len` of statement `policy`'s instance relation.
@@ -231,35 +233,34 @@ impl InstanceIndex {
         // The refs in symbol order (the interner's values, read one after another), then
         // one pass over the interner's slots.
         let mut names = Vec::new();
-        let mut named = vec![[0u32; 2]; symbols];
+        let mut named = vec![0u32; symbols];
         for (s, w) in offsets.windows(2).enumerate() {
             // A request's principal ref is a string: other values are never looked up.
             // (`s` < `symbols`, which came from a `u32` symbol)
-            if let (true, Value::Str(r)) = (w[0] < w[1], program.interner.value(Sym(s as u32))) {
-                match (u32::try_from(names.len()), u32::try_from(r.len())) {
-                    (Ok(at), Ok(len)) if u32::try_from(names.len() + r.len()).is_ok() => {
-                        named[s] = [at, len];
-                        names.extend_from_slice(r.as_bytes());
-                    }
-                    // (past 4 GiB of refs, the rest are found through the interner)
-                    _ => {}
-                }
+            let (true, Value::Str(r)) = (w[0] < w[1], program.interner.value(Sym(s as u32))) else {
+                continue;
+            };
+            let fits = (u8::try_from(r.len()), u8::try_from(w[1] - w[0]));
+            let (Ok(len), Ok(count)) = fits else { continue };
+            // (past 4 GiB of records, the rest are found through the interner)
+            let Ok(at) = u32::try_from(names.len() + 1) else {
+                break;
+            };
+            if u32::try_from(names.len() + 2 + r.len()).is_err() {
+                break;
             }
+            named[s] = at;
+            names.push(len);
+            names.push(count);
+            names.extend_from_slice(r.as_bytes());
         }
         let mut by_slot =
             crate::mem::large_vec(program.interner.slot_count(), SlotEntry::default());
         for (entry, sym) in by_slot.iter_mut().zip(program.interner.slot_symbols()) {
             let Some(sym) = sym else { continue };
             let s = sym.0 as usize;
-            if let (Some(&lo), Some(&hi), Some(&[name, len])) =
-                (offsets.get(s), offsets.get(s + 1), named.get(s))
-            {
-                *entry = SlotEntry {
-                    first: lo,
-                    count: hi - lo,
-                    name,
-                    len,
-                };
+            if let (Some(&name), Some(&first)) = (named.get(s), offsets.get(s)) {
+                *entry = SlotEntry { first, name };
             }
         }
         InstanceIndex {
@@ -292,9 +293,9 @@ impl InstanceIndex {
         // runs are found by symbol instead)
         let aligned = self.by_slot.len() == interner.slot_count();
         for (slot, sym) in interner.candidates(key) {
-            let entry = match self.by_slot.get(slot) {
-                Some(e) if aligned && e.len > 0 => e,
-                // A symbol without runs, or a ref past the names: compared in the interner.
+            let at = match self.by_slot.get(slot) {
+                Some(e) if aligned && e.name > 0 => e.name as usize - 1,
+                // A symbol without runs, or without a record: compared in the interner.
                 Some(_) | None => {
                     if interner.is_str(sym, key) {
                         return self.by_symbol(sym);
@@ -302,11 +303,18 @@ impl InstanceIndex {
                     continue;
                 }
             };
-            let (at, len) = (entry.name as usize, entry.len as usize);
-            if self.names.get(at..at + len) == Some(key.bytes()) {
-                let (first, count) = (entry.first as usize, entry.count as usize);
+            // (the runs are read from the entry's start, not waiting for the record)
+            let first = self.by_slot.get(slot).map_or(0, |e| e.first as usize);
+            let (Some(&len), Some(&count)) = (self.names.get(at), self.names.get(at + 1)) else {
+                continue;
+            };
+            let text = at + 2..at + 2 + usize::from(len);
+            if self.names.get(text) == Some(key.bytes()) {
                 return PrincipalRuns {
-                    runs: self.runs.get(first..first + count).unwrap_or_default(),
+                    runs: self
+                        .runs
+                        .get(first..first + usize::from(count))
+                        .unwrap_or_default(),
                     sym: Some(sym),
                 };
             }
@@ -404,6 +412,8 @@ mod tests {
             let r = if i % 3 == 0 { "boss" } else { "staff" };
             policy.push_str(&format!("role(\"user:u{i}\", \"{r}\").\n"));
         }
+        // A ref too long for a record: found through the interner.
+        policy.push_str(&format!("role(\"user:{}\", \"boss\").\n", "x".repeat(300)));
         let compiled = crate::load::compile_str("t.ztp", &policy);
         let program = compiled.program.expect("the test policy checks");
         let input = eval::input_model(&program, &[]);
