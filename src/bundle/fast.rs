@@ -279,6 +279,8 @@ struct FPolicy {
     any_kind: bool,
     /// The kinds it covers, as indices into `Fast::kinds`.
     kinds: Box<[u32]>,
+    /// The kinds it covers among the first 64, as bits (every bit when it covers all).
+    kind_mask: u64,
     cond: FCond,
     /// The condition as a conjunction of request-slot tests, when it is one.
     flat: Option<Box<[Pred]>>,
@@ -361,7 +363,7 @@ fn flatten(c: &FCond, out: &mut Vec<Pred>) -> bool {
 /// A flat condition over the request's slots: `Some(true|false)` when plainly true or false,
 /// `None` when a slot is unknown or of another type (the staged decider then answers). The
 /// conjuncts are tested in order, as [`Env::eval`] tests an `and`.
-#[inline]
+#[inline(always)]
 fn eval_flat(preds: &[Pred], attrs: &[Val<'_>]) -> Option<bool> {
     for p in preds {
         let holds = match p {
@@ -586,6 +588,7 @@ impl Fast {
                 request,
                 ty,
                 any_kind: p.resources.is_empty(),
+                kind_mask: 0,
                 kinds: p.resources.iter().map(|r| intern(&mut kinds, r)).collect(),
                 cond: compiler
                     .cond(&p.cond, arity)
@@ -597,6 +600,13 @@ impl Fast {
         }
 
         for p in &mut policies {
+            p.kind_mask = if p.any_kind {
+                u64::MAX
+            } else {
+                p.kinds
+                    .iter()
+                    .fold(0, |m, &k| m | 1u64.checked_shl(k).unwrap_or(0))
+            };
             let mut preds = Vec::new();
             if flatten(&p.cond, &mut preds) {
                 p.flat = Some(preds.into());
@@ -718,16 +728,28 @@ impl Fast {
     }
 
     /// Decides `q`, or `None` when the staged decider must.
+    #[inline]
     pub fn decide(&self, c: &Contents, q: &Query<'_>) -> Option<Verdict> {
+        // The per-position arrays are sized to the chain, so short chains (the common case)
+        // initialize only a few entries.
+        match q.chain_len() {
+            0..=2 => self.decide_n::<2>(c, q),
+            3..=4 => self.decide_n::<4>(c, q),
+            _ => self.decide_n::<MAX_CHAIN>(c, q),
+        }
+    }
+
+    /// [`Fast::decide`] for chains of at most `N` principals.
+    fn decide_n<const N: usize>(&self, c: &Contents, q: &Query<'_>) -> Option<Verdict> {
         let n = q.chain_len();
-        if n > MAX_CHAIN || q.action.is_empty() || q.resource_type.is_empty() {
+        if n > N || q.action.is_empty() || q.resource_type.is_empty() {
             return None;
         }
-        // Every chain principal is located first, then all are read: their slots are
-        // fetched from memory together rather than one after the other. A malformed
-        // principal (an empty type or id, or a type holding `:`) leaves the request to the
-        // staged decider.
-        let mut probes = [Probe::default(); MAX_CHAIN];
+        // Every chain principal is located first (its key and home slot, from the request's
+        // strings alone), then all are read: their slots are fetched from memory together
+        // rather than one after the other. A malformed principal (an empty type or id, or a
+        // type holding `:`) leaves the request to the staged decider.
+        let mut probes = [Probe::default(); N];
         for (pos, p) in probes.iter_mut().enumerate().take(n) {
             let e = q.chain_at(pos)?;
             *p = c.strings.locate_principal(e.ty, e.id)?;
@@ -738,12 +760,12 @@ impl Fast {
             }
         }
         let (list_id, list) = self.candidates(q.action);
-        let kind = code_of(&self.kinds, q.resource_type);
+        let kind = Kind::of(code_of(&self.kinds, q.resource_type));
         let mut found = [Found {
             sym: NONE,
             profile: NO_PROFILE,
-        }; MAX_CHAIN];
-        let mut types = [NONE; MAX_CHAIN];
+        }; N];
+        let mut types = [NONE; N];
         for pos in 0..n {
             let e = q.chain_at(pos)?;
             if let Some(f) = c.strings.find_ref(&probes[pos], e.ty, e.id) {
@@ -775,64 +797,76 @@ impl Fast {
         // Forbids: by statement, then chain position. Every instance of one (statement,
         // position) is evaluated before answering, so that the answer does not depend on the
         // order of instances (which differs between the bundle's numbering and the source's).
-        let mut cursor = [0usize; MAX_CHAIN];
-        let mut clear = [false; MAX_CHAIN];
+        // Positions whose profile has no instance of the list's forbids are skipped.
+        let forbids = cands(list.forbids);
+        let mut open = [false; N];
+        let mut any_open = false;
         for (pos, f) in found.iter().enumerate().take(n) {
-            clear[pos] = f.profile == NO_PROFILE
-                || self
+            open[pos] = f.profile != NO_PROFILE
+                && !self
                     .plans
                     .as_ref()
                     .is_some_and(|pl| pl.no_forbids(list_id, f.profile));
+            any_open |= open[pos];
         }
-        for &pi in cands(list.forbids) {
-            let p = self.policies.get(pi as usize)?;
-            if p.request {
-                if !(p.any_kind || (kind != NONE && p.kinds.contains(&kind))) {
+        let mut has_request = false;
+        for &pi in forbids {
+            has_request |= self.policies.get(pi as usize)?.request;
+        }
+        if any_open || has_request {
+            let mut cursor = [0usize; N];
+            for &pi in forbids {
+                let p = self.policies.get(pi as usize)?;
+                if p.request {
+                    if !(p.any_kind || kind.covered(p)) {
+                        continue;
+                    }
+                    let rows = self.rows.get(p.rows as usize)?;
+                    let mut hit = false;
+                    for k in 0..rows.count {
+                        let row = if rows.arity == 0 {
+                            &[][..]
+                        } else {
+                            rows.tuple(k)
+                        };
+                        hit |= env(self, c, q, None, row, NONE).eval(&p.cond)?;
+                    }
+                    if hit {
+                        return Some(Verdict::deny(VerdictDenial::Forbidden {
+                            policy: pi,
+                            position: None,
+                        }));
+                    }
                     continue;
                 }
-                let rows = self.rows.get(p.rows as usize)?;
-                let mut hit = false;
-                for k in 0..rows.count {
-                    let row = if rows.arity == 0 {
-                        &[][..]
-                    } else {
-                        rows.tuple(k)
+                for pos in 0..n {
+                    let prof = found[pos].profile;
+                    if !open[pos] || !applies(p, types[pos], kind) {
+                        continue;
+                    }
+                    let Some((start, nrows)) =
+                        entry(c.profiles.entries(prof), &mut cursor[pos], pi)
+                    else {
+                        continue;
                     };
-                    hit |= env(self, c, q, None, row, NONE).eval(&p.cond)?;
-                }
-                if hit {
-                    return Some(Verdict::deny(VerdictDenial::Forbidden {
-                        policy: pi,
-                        position: None,
-                    }));
-                }
-                continue;
-            }
-            for pos in 0..n {
-                let prof = found[pos].profile;
-                if clear[pos] || !applies(p, types[pos], kind) {
-                    continue;
-                }
-                let Some((start, nrows)) = entry(c.profiles.entries(prof), &mut cursor[pos], pi)
-                else {
-                    continue;
-                };
-                let mut hit = false;
-                for k in 0..nrows as usize {
-                    let at = start as usize + k * p.width as usize;
-                    let row = c.profiles.rows.get(at..at + p.width as usize)?;
-                    hit |= env(self, c, q, Some(pos), row, found[pos].sym).eval(&p.cond)?;
-                }
-                if hit {
-                    return Some(Verdict::deny(VerdictDenial::Forbidden {
-                        policy: pi,
-                        position: Some(pos as u8),
-                    }));
+                    let mut hit = false;
+                    for k in 0..nrows as usize {
+                        let at = start as usize + k * p.width as usize;
+                        let row = c.profiles.rows.get(at..at + p.width as usize)?;
+                        hit |= env(self, c, q, Some(pos), row, found[pos].sym).eval(&p.cond)?;
+                    }
+                    if hit {
+                        return Some(Verdict::deny(VerdictDenial::Forbidden {
+                            policy: pi,
+                            position: Some(pos as u8),
+                        }));
+                    }
                 }
             }
         }
 
-        // Permits: every chain principal needs one that holds.
+        // Permits: every chain principal needs one that holds. A position's statements are
+        // distinct (ascending), so each (position, statement) is recorded at most once.
         let mut grants = [(0u8, 0u32); 2 * MAX_GRANTS];
         let mut ng = 0usize;
         for (pos, f) in found.iter().enumerate().take(n) {
@@ -887,10 +921,8 @@ impl Fast {
                     };
                     if held {
                         any = true;
-                        if !grants[..ng].contains(&(pos as u8, pi)) {
-                            *grants.get_mut(ng)? = (pos as u8, pi);
-                            ng += 1;
-                        }
+                        *grants.get_mut(ng)? = (pos as u8, pi);
+                        ng += 1;
                     }
                 }
             }
@@ -901,23 +933,24 @@ impl Fast {
             }
         }
 
-        // Grants from the original principal to the subject, each once.
+        // Grants from the original principal to the subject, each once: the grants were
+        // recorded by position, so those after position 0 come first, in order, then the
+        // subject's.
         let mut v = Verdict {
             allowed: true,
             grants: [0; MAX_GRANTS],
             n_grants: 0,
             denial: None,
         };
-        let order = (1..n).chain(std::iter::once(0));
-        for pos in order {
-            for &(gp, pi) in &grants[..ng] {
-                if usize::from(gp) == pos && !v.grants().contains(&pi) {
-                    if usize::from(v.n_grants) == MAX_GRANTS {
-                        return None;
-                    }
-                    v.grants[usize::from(v.n_grants)] = pi;
-                    v.n_grants += 1;
+        let recorded = grants.get(..ng).unwrap_or_default();
+        let later = recorded.iter().filter(|g| g.0 != 0);
+        for &(_, pi) in later.chain(recorded.iter().filter(|g| g.0 == 0)) {
+            if !v.grants().contains(&pi) {
+                if usize::from(v.n_grants) == MAX_GRANTS {
+                    return None;
                 }
+                v.grants[usize::from(v.n_grants)] = pi;
+                v.n_grants += 1;
             }
         }
         Some(v)
@@ -1074,11 +1107,36 @@ pub struct QueryBuf<'r> {
     chain: Vec<Entity<'r>>,
 }
 
-/// Whether a statement applies to a principal of type `ty` and a resource of kind `kind`
-/// (codes, `NONE` for a type or kind no statement names).
+/// A resource kind: its code (`NONE` for a kind no statement names) and, for the first 64
+/// codes, its bit in [`FPolicy::kind_mask`].
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    code: u32,
+    bit: u64,
+}
+
+impl Kind {
+    #[inline]
+    fn of(code: u32) -> Kind {
+        Kind {
+            code,
+            bit: 1u64.checked_shl(code).unwrap_or(0),
+        }
+    }
+
+    /// Whether statement `p` covers this kind.
+    #[inline(always)]
+    fn covered(self, p: &FPolicy) -> bool {
+        p.kind_mask & self.bit != 0
+            || (self.bit == 0 && self.code != NONE && p.kinds.contains(&self.code))
+    }
+}
+
+/// Whether a statement applies to a principal of type `ty` (a code, `NONE` for a type no
+/// statement names) and a resource of kind `kind`.
 #[inline(always)]
-fn applies(p: &FPolicy, ty: u32, kind: u32) -> bool {
-    (p.ty == NONE || p.ty == ty) && (p.any_kind || (kind != NONE && p.kinds.contains(&kind)))
+fn applies(p: &FPolicy, ty: u32, kind: Kind) -> bool {
+    (p.ty == NONE || p.ty == ty) && (p.any_kind || kind.covered(p))
 }
 
 /// Per candidate list and profile, the profile's instances of the list's permits: a
