@@ -461,6 +461,8 @@ impl Names {
 struct List {
     forbids: (u32, u32),
     permits: (u32, u32),
+    /// Whether some of its forbids are about the request rather than chain principals.
+    request_forbids: bool,
 }
 
 /// The fast path's tables (the strings are the bundle's own table, in [`Contents`]).
@@ -478,6 +480,9 @@ pub struct Fast {
     /// Resource kinds and principal types statements name.
     kinds: Vec<Box<str>>,
     types: Vec<Box<str>>,
+    /// The types short enough to start a principal of at most [`strings::SHORT`] bytes: (code,
+    /// `type:` packed, the mask of its bytes).
+    type_keys: Vec<(u32, u128, u128)>,
     rows: Vec<FRows>,
     attributes: Vec<Attr>,
     principal_attributes: Vec<Vec<String>>,
@@ -654,9 +659,13 @@ impl Fast {
                     .iter()
                     .filter(|&&i| c.policies[i as usize].effect == Effect::Permit),
             );
+            let request_forbids = cands[f0 as usize..f1 as usize]
+                .iter()
+                .any(|&i| c.policies[i as usize].principal == PrincipalMatch::Request);
             lists.push(List {
                 forbids: (f0, f1),
                 permits: (f1, at(&cands)),
+                request_forbids,
             });
             lists.len() as u32 - 1
         };
@@ -669,7 +678,18 @@ impl Fast {
         // `*` matches names that no exact name or family matches; `"*"` is no action name.
         let any_list = list_of("*");
         let plans = Plans::new(c, &lists, &cands);
+        let type_keys = types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.len() < strings::SHORT)
+            .map(|(i, t)| {
+                let n = t.len() + 1;
+                let key = strings::pack(t.as_bytes()) | (u128::from(b':') << (8 * t.len()));
+                (i as u32, key, u128::MAX >> (128 - 8 * n))
+            })
+            .collect();
         Ok(Fast {
+            type_keys,
             policies,
             actions,
             families,
@@ -772,96 +792,34 @@ impl Fast {
                 found[pos] = f;
             }
             if !self.types.is_empty() {
-                types[pos] = code_of(&self.types, e.ty);
+                types[pos] = match probes[pos].short_text() {
+                    // A short principal: its text starts with `type:` (its type holds no `:`).
+                    Some(text) => self
+                        .type_keys
+                        .iter()
+                        .find(|&&(_, key, mask)| text & mask == key)
+                        .map_or(NONE, |&(code, _, _)| code),
+                    None => code_of(&self.types, e.ty),
+                };
             }
         }
-        let cands = |(a, b): (u32, u32)| self.cands.get(a as usize..b as usize).unwrap_or_default();
-        fn env<'e, 'q>(
-            fast: &'e Fast,
-            c: &'e Contents,
-            q: &'e Query<'q>,
-            pos: Option<usize>,
-            row: &'e [u32],
-            principal_sym: u32,
-        ) -> Env<'e, 'q> {
-            Env {
-                fast,
-                c,
-                q,
-                pos,
-                row,
-                principal_sym,
-            }
-        }
+        // The list's permit plans, when the bundle has them.
+        let plans = self.plans.as_ref().map(|pl| (pl, pl.base(list_id)));
 
-        // Forbids: by statement, then chain position. Every instance of one (statement,
-        // position) is evaluated before answering, so that the answer does not depend on the
-        // order of instances (which differs between the bundle's numbering and the source's).
-        // Positions whose profile has no instance of the list's forbids are skipped.
-        let forbids = cands(list.forbids);
+        // Forbids, unless no position's profile has instances of the list's forbids and
+        // none of them is about the request.
         let mut open = [false; N];
         let mut any_open = false;
         for (pos, f) in found.iter().enumerate().take(n) {
             open[pos] = f.profile != NO_PROFILE
-                && !self
-                    .plans
-                    .as_ref()
-                    .is_some_and(|pl| pl.no_forbids(list_id, f.profile));
+                && !plans.is_some_and(|(pl, base)| pl.no_forbids(base + f.profile as usize));
             any_open |= open[pos];
         }
-        let mut has_request = false;
-        for &pi in forbids {
-            has_request |= self.policies.get(pi as usize)?.request;
-        }
-        if any_open || has_request {
-            let mut cursor = [0usize; N];
-            for &pi in forbids {
-                let p = self.policies.get(pi as usize)?;
-                if p.request {
-                    if !(p.any_kind || kind.covered(p)) {
-                        continue;
-                    }
-                    let rows = self.rows.get(p.rows as usize)?;
-                    let mut hit = false;
-                    for k in 0..rows.count {
-                        let row = if rows.arity == 0 {
-                            &[][..]
-                        } else {
-                            rows.tuple(k)
-                        };
-                        hit |= env(self, c, q, None, row, NONE).eval(&p.cond)?;
-                    }
-                    if hit {
-                        return Some(Verdict::deny(VerdictDenial::Forbidden {
-                            policy: pi,
-                            position: None,
-                        }));
-                    }
-                    continue;
-                }
-                for pos in 0..n {
-                    let prof = found[pos].profile;
-                    if !open[pos] || !applies(p, types[pos], kind) {
-                        continue;
-                    }
-                    let Some((start, nrows)) =
-                        entry(c.profiles.entries(prof), &mut cursor[pos], pi)
-                    else {
-                        continue;
-                    };
-                    let mut hit = false;
-                    for k in 0..nrows as usize {
-                        let at = start as usize + k * p.width as usize;
-                        let row = c.profiles.rows.get(at..at + p.width as usize)?;
-                        hit |= env(self, c, q, Some(pos), row, found[pos].sym).eval(&p.cond)?;
-                    }
-                    if hit {
-                        return Some(Verdict::deny(VerdictDenial::Forbidden {
-                            policy: pi,
-                            position: Some(pos as u8),
-                        }));
-                    }
-                }
+        if any_open || list.request_forbids {
+            let at = ..n;
+            let (found, types, open) = (found.get(at)?, types.get(at)?, open.get(at)?);
+            if let Some(v) = self.forbidden(c, q, list, found, types, open, kind)? {
+                return Some(v);
             }
         }
 
@@ -872,58 +830,22 @@ impl Fast {
         for (pos, f) in found.iter().enumerate().take(n) {
             let mut any = false;
             if f.profile != NO_PROFILE {
-                let plan = self
-                    .plans
-                    .as_ref()
-                    .and_then(|pl| pl.get(list_id, f.profile));
-                let (planned, items) = match plan {
-                    Some(items) => (true, items),
-                    None => (false, &[][..]),
-                };
-                let entries = c.profiles.entries(f.profile);
-                let mut cur = 0;
-                let mut next = 0;
-                let permits = cands(list.permits);
-                loop {
-                    // The next (statement, first row, row count): from the plan, or by
-                    // merging the list's permits with the profile's entries.
-                    let (pi, start, nrows) = if planned {
-                        let Some(&it) = items.get(next) else { break };
-                        next += 1;
-                        it
-                    } else {
-                        let Some(&pi) = permits.get(next) else { break };
-                        next += 1;
-                        match entry(entries, &mut cur, pi) {
-                            Some((start, nrows)) => (pi, start, nrows),
-                            None => continue,
+                let plan = plans.and_then(|(pl, base)| pl.get(base + f.profile as usize));
+                if let Some(items) = plan {
+                    for &(pi, start, nrows) in items {
+                        let p = self.policies.get(pi as usize)?;
+                        if !applies(p, types[pos], kind)
+                            || !self.holds(c, q, pos, p, start, nrows, f.sym)?
+                        {
+                            continue;
                         }
-                    };
-                    let p = self.policies.get(pi as usize)?;
-                    if !applies(p, types[pos], kind) {
-                        continue;
-                    }
-                    let held = if let (Some(preds), 0) = (&p.flat, p.width) {
-                        // The same for every instance: no bound columns.
-                        if nrows == 0 {
-                            false
-                        } else {
-                            eval_flat(preds, q.attrs)?
-                        }
-                    } else {
-                        let mut held = false;
-                        for k in 0..nrows as usize {
-                            let at = start as usize + k * p.width as usize;
-                            let row = c.profiles.rows.get(at..at + p.width as usize)?;
-                            held |= env(self, c, q, Some(pos), row, f.sym).eval(&p.cond)?;
-                        }
-                        held
-                    };
-                    if held {
                         any = true;
                         *grants.get_mut(ng)? = (pos as u8, pi);
                         ng += 1;
                     }
+                } else {
+                    let g = &mut grants[..];
+                    any = self.merged(c, q, list, pos, *f, types[pos], kind, g, &mut ng)?;
                 }
             }
             if !any {
@@ -954,6 +876,165 @@ impl Fast {
             }
         }
         Some(v)
+    }
+
+    fn cands(&self, (a, b): (u32, u32)) -> &[u32] {
+        self.cands.get(a as usize..b as usize).unwrap_or_default()
+    }
+
+    /// Whether one of `nrows` instances of chain statement `p` (from row `start` of the
+    /// profiles' rows) holds for the principal at `pos` (symbol `sym`); `None` when one is
+    /// not plainly true or false.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn holds(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        pos: usize,
+        p: &FPolicy,
+        start: u32,
+        nrows: u32,
+        sym: u32,
+    ) -> Option<bool> {
+        match (&p.flat, p.width) {
+            // The same for every instance: no bound columns.
+            (Some(preds), 0) => Some(nrows != 0 && eval_flat(preds, q.attrs)?),
+            _ => self.rows_hold(c, q, pos, p, start, nrows, sym),
+        }
+    }
+
+    /// [`Fast::holds`] by evaluating the condition on every instance.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn rows_hold(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        pos: usize,
+        p: &FPolicy,
+        start: u32,
+        nrows: u32,
+        sym: u32,
+    ) -> Option<bool> {
+        let mut held = false;
+        for k in 0..nrows as usize {
+            let at = start as usize + k * p.width as usize;
+            let row = c.profiles.rows.get(at..at + p.width as usize)?;
+            let env = Env {
+                fast: self,
+                c,
+                q,
+                pos: Some(pos),
+                row,
+                principal_sym: sym,
+            };
+            held |= env.eval(&p.cond)?;
+        }
+        Some(held)
+    }
+
+    /// The grants of the principal at `pos` without a plan: the list's permits merged with
+    /// its profile's entries. Whether it holds one.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn merged(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        list: List,
+        pos: usize,
+        f: Found,
+        ty: u32,
+        kind: Kind,
+        grants: &mut [(u8, u32)],
+        ng: &mut usize,
+    ) -> Option<bool> {
+        let entries = c.profiles.entries(f.profile);
+        let mut cur = 0;
+        let mut any = false;
+        for &pi in self.cands(list.permits) {
+            let Some((start, nrows)) = entry(entries, &mut cur, pi) else {
+                continue;
+            };
+            let p = self.policies.get(pi as usize)?;
+            if !applies(p, ty, kind) || !self.holds(c, q, pos, p, start, nrows, f.sym)? {
+                continue;
+            }
+            any = true;
+            *grants.get_mut(*ng)? = (pos as u8, pi);
+            *ng += 1;
+        }
+        Some(any)
+    }
+
+    /// The forbids of the list: by statement, then chain position. Every instance of one
+    /// (statement, position) is evaluated before answering, so that the answer does not
+    /// depend on the order of instances (which differs between the bundle's numbering and
+    /// the source's). Positions not `open` have no instances of them. `Some(None)` when
+    /// none forbids, `None` when one is not plainly true or false.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn forbidden(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        list: List,
+        found: &[Found],
+        types: &[u32],
+        open: &[bool],
+        kind: Kind,
+    ) -> Option<Option<Verdict>> {
+        let mut cursor = [0usize; MAX_CHAIN];
+        for &pi in self.cands(list.forbids) {
+            let p = self.policies.get(pi as usize)?;
+            if p.request {
+                if !(p.any_kind || kind.covered(p)) {
+                    continue;
+                }
+                let rows = self.rows.get(p.rows as usize)?;
+                let mut hit = false;
+                for k in 0..rows.count {
+                    let row = if rows.arity == 0 {
+                        &[][..]
+                    } else {
+                        rows.tuple(k)
+                    };
+                    let env = Env {
+                        fast: self,
+                        c,
+                        q,
+                        pos: None,
+                        row,
+                        principal_sym: NONE,
+                    };
+                    hit |= env.eval(&p.cond)?;
+                }
+                if hit {
+                    return Some(Some(Verdict::deny(VerdictDenial::Forbidden {
+                        policy: pi,
+                        position: None,
+                    })));
+                }
+                continue;
+            }
+            for (pos, f) in found.iter().enumerate() {
+                if !*open.get(pos)? || !applies(p, *types.get(pos)?, kind) {
+                    continue;
+                }
+                let cur = cursor.get_mut(pos)?;
+                let Some((start, nrows)) = entry(c.profiles.entries(f.profile), cur, pi) else {
+                    continue;
+                };
+                if self.rows_hold(c, q, pos, p, start, nrows, f.sym)? {
+                    return Some(Some(Verdict::deny(VerdictDenial::Forbidden {
+                        policy: pi,
+                        position: Some(pos as u8),
+                    })));
+                }
+            }
+        }
+        Some(None)
     }
 
     /// Reads the slots of a parsed request into `buf` and returns the query over them.
@@ -1192,20 +1273,24 @@ impl Plans {
         })
     }
 
-    /// Whether the profile has no instance of the list's forbids.
+    /// Where list `list`'s pairs start in `index` and `forbids`.
     #[inline]
-    fn no_forbids(&self, list: u32, profile: u32) -> bool {
-        (list as usize)
-            .checked_mul(self.profiles)
-            .and_then(|i| self.forbids.get(i + profile as usize))
-            .is_some_and(|f| !f)
+    fn base(&self, list: u32) -> usize {
+        (list as usize).saturating_mul(self.profiles)
     }
 
+    /// Whether the profile has no instance of the list's forbids (`at`: the list's base
+    /// plus the profile).
     #[inline]
-    fn get(&self, list: u32, profile: u32) -> Option<&[(u32, u32, u32)]> {
-        let &(a, b) = self
-            .index
-            .get((list as usize).checked_mul(self.profiles)? + profile as usize)?;
+    fn no_forbids(&self, at: usize) -> bool {
+        self.forbids.get(at).is_some_and(|f| !f)
+    }
+
+    /// The profile's instances of the list's permits (`at`: the list's base plus the
+    /// profile).
+    #[inline]
+    fn get(&self, at: usize) -> Option<&[(u32, u32, u32)]> {
+        let &(a, b) = self.index.get(at)?;
         self.items.get(a as usize..b as usize)
     }
 }

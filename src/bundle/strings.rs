@@ -240,6 +240,16 @@ pub struct Probe {
     home: usize,
 }
 
+impl Probe {
+    /// The bytes of a string of at most [`SHORT`] bytes, zero padded (`None` for a longer
+    /// one).
+    #[inline]
+    pub fn short_text(&self) -> Option<u128> {
+        let key = u128::from(self.lo) | (u128::from(self.hi) << 64);
+        (self.hi >> 56 != u64::from(LONG)).then_some(key & !(0xff << 120))
+    }
+}
+
 /// Every string of a bundle, by symbol, in an open-addressing table that finds them by hash.
 #[derive(Debug, Clone, Default)]
 pub struct Strings {
@@ -465,7 +475,9 @@ impl Strings {
         if v.wrapping_sub(LO) & !v & HI != 0 {
             return None;
         }
-        let text = pt | shl(u128::from(b':'), tyb.len()) | shl(pack(idb), tyb.len() + 1);
+        // `len <= SHORT` and the id is not empty, so both shifts are below 128 bits.
+        let text =
+            pt | (u128::from(b':') << (8 * tyb.len())) | (pack(idb) << (8 * (tyb.len() + 1)));
         Some(self.short_probe(text, len))
     }
 
