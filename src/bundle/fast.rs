@@ -823,10 +823,11 @@ impl Fast {
             }
         }
 
-        // Permits: every chain principal needs one that holds. A position's statements are
-        // distinct (ascending), so each (position, statement) is recorded at most once.
-        let mut grants = [(0u8, 0u32); 2 * MAX_GRANTS];
+        // Permits: every chain principal needs one that holds. Grants are recorded position
+        // by position (a position's statements are distinct), the subject's first.
+        let mut grants = [0u32; 2 * MAX_GRANTS];
         let mut ng = 0usize;
+        let mut subject = 0usize;
         for (pos, f) in found.iter().enumerate().take(n) {
             let mut any = false;
             if f.profile != NO_PROFILE {
@@ -840,7 +841,7 @@ impl Fast {
                             continue;
                         }
                         any = true;
-                        *grants.get_mut(ng)? = (pos as u8, pi);
+                        *grants.get_mut(ng)? = pi;
                         ng += 1;
                     }
                 } else {
@@ -853,20 +854,21 @@ impl Fast {
                     position: pos as u8,
                 }));
             }
+            if pos == 0 {
+                subject = ng;
+            }
         }
 
-        // Grants from the original principal to the subject, each once: the grants were
-        // recorded by position, so those after position 0 come first, in order, then the
-        // subject's.
+        // Grants from the original principal to the subject, each once: those of the
+        // positions after the subject's, in order, then the subject's.
         let mut v = Verdict {
             allowed: true,
             grants: [0; MAX_GRANTS],
             n_grants: 0,
             denial: None,
         };
-        let recorded = grants.get(..ng).unwrap_or_default();
-        let later = recorded.iter().filter(|g| g.0 != 0);
-        for &(_, pi) in later.chain(recorded.iter().filter(|g| g.0 == 0)) {
+        let (own, later) = grants.get(..ng)?.split_at(subject.min(ng));
+        for &pi in later.iter().chain(own) {
             if !v.grants().contains(&pi) {
                 if usize::from(v.n_grants) == MAX_GRANTS {
                     return None;
@@ -947,7 +949,7 @@ impl Fast {
         f: Found,
         ty: u32,
         kind: Kind,
-        grants: &mut [(u8, u32)],
+        grants: &mut [u32],
         ng: &mut usize,
     ) -> Option<bool> {
         let entries = c.profiles.entries(f.profile);
@@ -962,7 +964,7 @@ impl Fast {
                 continue;
             }
             any = true;
-            *grants.get_mut(*ng)? = (pos as u8, pi);
+            *grants.get_mut(*ng)? = pi;
             *ng += 1;
         }
         Some(any)
