@@ -175,10 +175,10 @@ pub fn home(h: u64, slots: usize) -> usize {
     ((u128::from(h) * slots as u128) >> 64) as usize
 }
 
-/// How many home slots a table of `n` strings has (twice as many as strings, so that a
-/// string is found in one or two slots).
+/// How many home slots a table of `n` strings has (one and a half times as many, so that a
+/// string is found within two slots on average).
 pub fn slots_for(n: usize) -> usize {
-    2 * n
+    n + n / 2
 }
 
 /// The slots of strings with hashes `hashes` (in table order, so ascending): each string in
@@ -204,15 +204,23 @@ pub const SHORT: usize = INLINE - 1;
 /// The 16th byte of the key of a longer string (whose key holds its arena offset and length).
 const LONG: u8 = 0x80;
 
-/// A slot of the table: bytes 0..16 the key, 16..20 the symbol, 20..24 the profile. The key
+/// A slot of the table, as three little-endian words: the key (two words), then the symbol
+/// and the profile (the low and high halves of the third). The key
 /// of a string of at most [`SHORT`] bytes is the bytes, zero padded, with its length + 1 in
 /// byte 15; of a longer string, its arena offset (bytes 0..8), its length (8..12) and [`LONG`]
 /// in byte 15. An all-zero slot is free.
-type Slot = [u8; 24];
+type Slot = [[u8; 8]; 3];
+const FREE: Slot = [[0; 8]; 3];
 
 #[inline]
 fn word(s: &Slot, k: usize) -> u64 {
-    le64(&s[8 * k..8 * k + 8])
+    u64::from_le_bytes(s[k])
+}
+
+/// The byte of the key that holds the length + 1 or [`LONG`].
+#[inline]
+fn tag(s: &Slot) -> u8 {
+    s[1][7]
 }
 
 /// A chain principal found in the table.
@@ -277,8 +285,9 @@ impl StringsBuilder {
         let homes = slots_for(n);
         StringsBuilder {
             s: Strings {
-                // All-zero slots are free; a zeroed allocation costs nothing until written.
-                slots: vec![[0u8; 24]; homes],
+                // Written front to back as the strings come, the free slots between them
+                // included (most gaps are zero or one slot).
+                slots: Vec::with_capacity(homes + homes / 64 + 1),
                 homes,
                 at: Vec::with_capacity(n),
                 arena: Vec::new(),
@@ -308,25 +317,23 @@ impl StringsBuilder {
             .filter(|&a| a < self.s.homes + self.n)
             .ok_or("string slot out of range")?;
         let len = pre.len() + rest.len();
-        let mut slot = [0u8; 24];
-        if len <= SHORT {
+        let (lo, hi) = if len <= SHORT {
             let key = pack(pre) | shl(pack(rest), pre.len()) | (((len + 1) as u128) << 120);
-            slot[..16].copy_from_slice(&key.to_le_bytes());
+            (key as u64, (key >> 64) as u64)
         } else {
             let len = u32::try_from(len).map_err(|_| "string too long")?;
             let off = self.s.arena.len() as u64;
             self.s.arena.extend_from_slice(pre);
             self.s.arena.extend_from_slice(rest);
-            slot[..8].copy_from_slice(&off.to_le_bytes());
-            slot[8..12].copy_from_slice(&len.to_le_bytes());
-            slot[15] = LONG;
+            (off, long_hi(len as usize))
+        };
+        let ids = u64::from(self.s.at.len() as u32) | (u64::from(profile) << 32);
+        while self.s.slots.len() < at {
+            self.s.slots.push(FREE);
         }
-        slot[16..20].copy_from_slice(&(self.s.at.len() as u32).to_le_bytes());
-        slot[20..24].copy_from_slice(&profile.to_le_bytes());
-        if at >= self.s.slots.len() {
-            self.s.slots.resize(at + 1, [0u8; 24]);
-        }
-        self.s.slots[at] = slot;
+        self.s
+            .slots
+            .push([lo.to_le_bytes(), hi.to_le_bytes(), ids.to_le_bytes()]);
         self.s.at.push(at as u32);
         self.next = at + 1;
         Ok(())
@@ -337,7 +344,12 @@ impl StringsBuilder {
         if self.s.at.len() != self.n {
             return Err("the table holds fewer strings than its count");
         }
-        Ok(self.s)
+        let mut s = self.s;
+        // Every home slot exists, so that a probe starts inside the table.
+        while s.slots.len() < s.homes {
+            s.slots.push(FREE);
+        }
+        Ok(s)
     }
 }
 
@@ -385,14 +397,15 @@ impl Strings {
         let Some(s) = self.slot(i) else {
             return &[];
         };
-        if s[15] == LONG {
+        if tag(s) == LONG {
             let at = word(s, 0) as usize;
-            let len = le32(&s[8..12]) as usize;
+            let len = (word(s, 1) & 0xffff_ffff) as usize;
             self.arena
                 .get(at..at.saturating_add(len))
                 .unwrap_or_default()
         } else {
-            &s[..usize::from(s[15]).saturating_sub(1).min(SHORT)]
+            let len = usize::from(tag(s)).saturating_sub(1).min(SHORT);
+            &s[..2].as_flattened()[..len]
         }
     }
 
@@ -510,7 +523,7 @@ impl Strings {
             }
             if hi == p.hi {
                 let at = word(s, 0) as usize;
-                let len = le32(&s[8..12]) as usize;
+                let len = (word(s, 1) & 0xffff_ffff) as usize;
                 if self
                     .arena
                     .get(at..at.saturating_add(len))
@@ -693,8 +706,8 @@ mod tests {
     #[test]
     fn slots_must_lie_in_the_table() {
         let mut b = StringsBuilder::new(2);
-        assert!(b.push(5, b"", b"a", NO_PROFILE).is_ok(), "slot 5 of 2 + 4");
-        assert!(b.push(0, b"", b"b", NO_PROFILE).is_err(), "slot 6 of 2 + 4");
+        assert!(b.push(4, b"", b"a", NO_PROFILE).is_ok(), "slot 4 of 3 + 2");
+        assert!(b.push(0, b"", b"b", NO_PROFILE).is_err(), "slot 5 of 3 + 2");
         assert!(b.push(u64::MAX, b"", b"b", NO_PROFILE).is_err(), "overflow");
         assert!(b.finish().is_err(), "one string short");
         let mut b = StringsBuilder::new(1);
@@ -709,8 +722,10 @@ mod tests {
     #[test]
     fn strings_take_their_home_slot_or_the_next_free_one() {
         assert_eq!(gaps(&[]), Vec::<u64>::new());
-        // Four strings, eight slots: homes 0, 0, 3, 7 give slots 0, 1, 3, 7.
-        let h = |slot: u64| slot << 61;
-        assert_eq!(gaps(&[h(0), h(0), h(3), h(7)]), vec![0, 0, 1, 3]);
+        // Four strings, six home slots: homes 0, 0, 3, 5 give slots 0, 1, 3, 5.
+        let h = |slot: u64| (u64::MAX / 6) * slot + u64::MAX / 12;
+        assert_eq!(gaps(&[h(0), h(0), h(3), h(5)]), vec![0, 0, 1, 1]);
+        // Homes 5, 5, 5, 5 give slots 5, 6, 7, 8: past the home slots.
+        assert_eq!(gaps(&[h(5), h(5), h(5), h(5)]), vec![5, 0, 0, 0]);
     }
 }
