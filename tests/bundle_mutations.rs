@@ -97,7 +97,7 @@ fn a_wrong_version_is_refused_by_name() {
     assert_eq!(e, BundleError::Version { found: 7 });
     assert_eq!(
         e.to_string(),
-        "bundle format version 7 is not supported (this ztpol reads version 2)"
+        "bundle format version 7 is not supported (this ztpol reads version 3)"
     );
     bytes[0] = b'X';
     assert_eq!(

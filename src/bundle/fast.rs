@@ -279,6 +279,8 @@ struct FPolicy {
     any_kind: bool,
     /// The kinds it covers, as indices into `Fast::kinds`.
     kinds: Box<[u32]>,
+    /// The kinds it covers among the first 64, as bits (every bit when it covers all).
+    kind_mask: u64,
     cond: FCond,
     /// The condition as a conjunction of request-slot tests, when it is one.
     flat: Option<Box<[Pred]>>,
@@ -361,7 +363,7 @@ fn flatten(c: &FCond, out: &mut Vec<Pred>) -> bool {
 /// A flat condition over the request's slots: `Some(true|false)` when plainly true or false,
 /// `None` when a slot is unknown or of another type (the staged decider then answers). The
 /// conjuncts are tested in order, as [`Env::eval`] tests an `and`.
-#[inline]
+#[inline(always)]
 fn eval_flat(preds: &[Pred], attrs: &[Val<'_>]) -> Option<bool> {
     for p in preds {
         let holds = match p {
@@ -459,6 +461,8 @@ impl Names {
 struct List {
     forbids: (u32, u32),
     permits: (u32, u32),
+    /// Whether some of its forbids are about the request rather than chain principals.
+    request_forbids: bool,
 }
 
 /// The fast path's tables (the strings are the bundle's own table, in [`Contents`]).
@@ -476,6 +480,9 @@ pub struct Fast {
     /// Resource kinds and principal types statements name.
     kinds: Vec<Box<str>>,
     types: Vec<Box<str>>,
+    /// The types short enough to start a principal of at most [`strings::SHORT`] bytes: (code,
+    /// `type:` packed, the mask of its bytes).
+    type_keys: Vec<(u32, u128, u128)>,
     rows: Vec<FRows>,
     attributes: Vec<Attr>,
     principal_attributes: Vec<Vec<String>>,
@@ -586,6 +593,7 @@ impl Fast {
                 request,
                 ty,
                 any_kind: p.resources.is_empty(),
+                kind_mask: 0,
                 kinds: p.resources.iter().map(|r| intern(&mut kinds, r)).collect(),
                 cond: compiler
                     .cond(&p.cond, arity)
@@ -597,6 +605,13 @@ impl Fast {
         }
 
         for p in &mut policies {
+            p.kind_mask = if p.any_kind {
+                u64::MAX
+            } else {
+                p.kinds
+                    .iter()
+                    .fold(0, |m, &k| m | 1u64.checked_shl(k).unwrap_or(0))
+            };
             let mut preds = Vec::new();
             if flatten(&p.cond, &mut preds) {
                 p.flat = Some(preds.into());
@@ -644,9 +659,13 @@ impl Fast {
                     .iter()
                     .filter(|&&i| c.policies[i as usize].effect == Effect::Permit),
             );
+            let request_forbids = cands[f0 as usize..f1 as usize]
+                .iter()
+                .any(|&i| c.policies[i as usize].principal == PrincipalMatch::Request);
             lists.push(List {
                 forbids: (f0, f1),
                 permits: (f1, at(&cands)),
+                request_forbids,
             });
             lists.len() as u32 - 1
         };
@@ -659,7 +678,18 @@ impl Fast {
         // `*` matches names that no exact name or family matches; `"*"` is no action name.
         let any_list = list_of("*");
         let plans = Plans::new(c, &lists, &cands);
+        let type_keys = types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.len() < strings::SHORT)
+            .map(|(i, t)| {
+                let n = t.len() + 1;
+                let key = strings::pack(t.as_bytes()) | (u128::from(b':') << (8 * t.len()));
+                (i as u32, key, u128::MAX >> (128 - 8 * n))
+            })
+            .collect();
         Ok(Fast {
+            type_keys,
             policies,
             actions,
             families,
@@ -718,16 +748,28 @@ impl Fast {
     }
 
     /// Decides `q`, or `None` when the staged decider must.
+    #[inline]
     pub fn decide(&self, c: &Contents, q: &Query<'_>) -> Option<Verdict> {
+        // The per-position arrays are sized to the chain, so short chains (the common case)
+        // initialize only a few entries.
+        match q.chain_len() {
+            0..=2 => self.decide_n::<2>(c, q),
+            3..=4 => self.decide_n::<4>(c, q),
+            _ => self.decide_n::<MAX_CHAIN>(c, q),
+        }
+    }
+
+    /// [`Fast::decide`] for chains of at most `N` principals.
+    fn decide_n<const N: usize>(&self, c: &Contents, q: &Query<'_>) -> Option<Verdict> {
         let n = q.chain_len();
-        if n > MAX_CHAIN || q.action.is_empty() || q.resource_type.is_empty() {
+        if n > N || q.action.is_empty() || q.resource_type.is_empty() {
             return None;
         }
-        // Every chain principal is located first, then all are read: their slots are
-        // fetched from memory together rather than one after the other. A malformed
-        // principal (an empty type or id, or a type holding `:`) leaves the request to the
-        // staged decider.
-        let mut probes = [Probe::default(); MAX_CHAIN];
+        // Every chain principal is located first (its key and home slot, from the request's
+        // strings alone), then all are read: their slots are fetched from memory together
+        // rather than one after the other. A malformed principal (an empty type or id, or a
+        // type holding `:`) leaves the request to the staged decider.
+        let mut probes = [Probe::default(); N];
         for (pos, p) in probes.iter_mut().enumerate().take(n) {
             let e = q.chain_at(pos)?;
             *p = c.strings.locate_principal(e.ty, e.id)?;
@@ -738,56 +780,218 @@ impl Fast {
             }
         }
         let (list_id, list) = self.candidates(q.action);
-        let kind = code_of(&self.kinds, q.resource_type);
+        let kind = Kind::of(code_of(&self.kinds, q.resource_type));
         let mut found = [Found {
             sym: NONE,
             profile: NO_PROFILE,
-        }; MAX_CHAIN];
-        let mut types = [NONE; MAX_CHAIN];
+        }; N];
+        let mut types = [NONE; N];
         for pos in 0..n {
             let e = q.chain_at(pos)?;
             if let Some(f) = c.strings.find_ref(&probes[pos], e.ty, e.id) {
                 found[pos] = f;
             }
             if !self.types.is_empty() {
-                types[pos] = code_of(&self.types, e.ty);
+                types[pos] = match probes[pos].short_text() {
+                    // A short principal: its text starts with `type:` (its type holds no `:`).
+                    Some(text) => self
+                        .type_keys
+                        .iter()
+                        .find(|&&(_, key, mask)| text & mask == key)
+                        .map_or(NONE, |&(code, _, _)| code),
+                    None => code_of(&self.types, e.ty),
+                };
             }
         }
-        let cands = |(a, b): (u32, u32)| self.cands.get(a as usize..b as usize).unwrap_or_default();
-        fn env<'e, 'q>(
-            fast: &'e Fast,
-            c: &'e Contents,
-            q: &'e Query<'q>,
-            pos: Option<usize>,
-            row: &'e [u32],
-            principal_sym: u32,
-        ) -> Env<'e, 'q> {
-            Env {
-                fast,
-                c,
-                q,
-                pos,
-                row,
-                principal_sym,
+        // The list's permit plans, when the bundle has them.
+        let plans = self.plans.as_ref().map(|pl| (pl, pl.base(list_id)));
+
+        // Forbids, unless no position's profile has instances of the list's forbids and
+        // none of them is about the request.
+        let mut open = [false; N];
+        let mut any_open = false;
+        for (pos, f) in found.iter().enumerate().take(n) {
+            open[pos] = f.profile != NO_PROFILE
+                && !plans.is_some_and(|(pl, base)| pl.no_forbids(base + f.profile as usize));
+            any_open |= open[pos];
+        }
+        if any_open || list.request_forbids {
+            let at = ..n;
+            let (found, types, open) = (found.get(at)?, types.get(at)?, open.get(at)?);
+            if let Some(v) = self.forbidden(c, q, list, found, types, open, kind)? {
+                return Some(v);
             }
         }
 
-        // Forbids: by statement, then chain position. Every instance of one (statement,
-        // position) is evaluated before answering, so that the answer does not depend on the
-        // order of instances (which differs between the bundle's numbering and the source's).
-        let mut cursor = [0usize; MAX_CHAIN];
-        let mut clear = [false; MAX_CHAIN];
+        // Permits: every chain principal needs one that holds. Grants are recorded position
+        // by position (a position's statements are distinct), the subject's first.
+        let mut grants = [0u32; 2 * MAX_GRANTS];
+        let mut ng = 0usize;
+        let mut subject = 0usize;
         for (pos, f) in found.iter().enumerate().take(n) {
-            clear[pos] = f.profile == NO_PROFILE
-                || self
-                    .plans
-                    .as_ref()
-                    .is_some_and(|pl| pl.no_forbids(list_id, f.profile));
+            let mut any = false;
+            if f.profile != NO_PROFILE {
+                let plan = plans.and_then(|(pl, base)| pl.get(base + f.profile as usize));
+                if let Some(items) = plan {
+                    for &(pi, start, nrows) in items {
+                        let p = self.policies.get(pi as usize)?;
+                        if !applies(p, types[pos], kind)
+                            || !self.holds(c, q, pos, p, start, nrows, f.sym)?
+                        {
+                            continue;
+                        }
+                        any = true;
+                        *grants.get_mut(ng)? = pi;
+                        ng += 1;
+                    }
+                } else {
+                    let g = &mut grants[..];
+                    any = self.merged(c, q, list, pos, *f, types[pos], kind, g, &mut ng)?;
+                }
+            }
+            if !any {
+                return Some(Verdict::deny(VerdictDenial::NoGrant {
+                    position: pos as u8,
+                }));
+            }
+            if pos == 0 {
+                subject = ng;
+            }
         }
-        for &pi in cands(list.forbids) {
+
+        // Grants from the original principal to the subject, each once: those of the
+        // positions after the subject's, in order, then the subject's.
+        let mut v = Verdict {
+            allowed: true,
+            grants: [0; MAX_GRANTS],
+            n_grants: 0,
+            denial: None,
+        };
+        let (own, later) = grants.get(..ng)?.split_at(subject.min(ng));
+        for &pi in later.iter().chain(own) {
+            if !v.grants().contains(&pi) {
+                if usize::from(v.n_grants) == MAX_GRANTS {
+                    return None;
+                }
+                v.grants[usize::from(v.n_grants)] = pi;
+                v.n_grants += 1;
+            }
+        }
+        Some(v)
+    }
+
+    fn cands(&self, (a, b): (u32, u32)) -> &[u32] {
+        self.cands.get(a as usize..b as usize).unwrap_or_default()
+    }
+
+    /// Whether one of `nrows` instances of chain statement `p` (from row `start` of the
+    /// profiles' rows) holds for the principal at `pos` (symbol `sym`); `None` when one is
+    /// not plainly true or false.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn holds(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        pos: usize,
+        p: &FPolicy,
+        start: u32,
+        nrows: u32,
+        sym: u32,
+    ) -> Option<bool> {
+        match (&p.flat, p.width) {
+            // The same for every instance: no bound columns.
+            (Some(preds), 0) => Some(nrows != 0 && eval_flat(preds, q.attrs)?),
+            _ => self.rows_hold(c, q, pos, p, start, nrows, sym),
+        }
+    }
+
+    /// [`Fast::holds`] by evaluating the condition on every instance.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn rows_hold(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        pos: usize,
+        p: &FPolicy,
+        start: u32,
+        nrows: u32,
+        sym: u32,
+    ) -> Option<bool> {
+        let mut held = false;
+        for k in 0..nrows as usize {
+            let at = start as usize + k * p.width as usize;
+            let row = c.profiles.rows.get(at..at + p.width as usize)?;
+            let env = Env {
+                fast: self,
+                c,
+                q,
+                pos: Some(pos),
+                row,
+                principal_sym: sym,
+            };
+            held |= env.eval(&p.cond)?;
+        }
+        Some(held)
+    }
+
+    /// The grants of the principal at `pos` without a plan: the list's permits merged with
+    /// its profile's entries. Whether it holds one.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn merged(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        list: List,
+        pos: usize,
+        f: Found,
+        ty: u32,
+        kind: Kind,
+        grants: &mut [u32],
+        ng: &mut usize,
+    ) -> Option<bool> {
+        let entries = c.profiles.entries(f.profile);
+        let mut cur = 0;
+        let mut any = false;
+        for &pi in self.cands(list.permits) {
+            let Some((start, nrows)) = entry(entries, &mut cur, pi) else {
+                continue;
+            };
+            let p = self.policies.get(pi as usize)?;
+            if !applies(p, ty, kind) || !self.holds(c, q, pos, p, start, nrows, f.sym)? {
+                continue;
+            }
+            any = true;
+            *grants.get_mut(*ng)? = pi;
+            *ng += 1;
+        }
+        Some(any)
+    }
+
+    /// The forbids of the list: by statement, then chain position. Every instance of one
+    /// (statement, position) is evaluated before answering, so that the answer does not
+    /// depend on the order of instances (which differs between the bundle's numbering and
+    /// the source's). Positions not `open` have no instances of them. `Some(None)` when
+    /// none forbids, `None` when one is not plainly true or false.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn forbidden(
+        &self,
+        c: &Contents,
+        q: &Query<'_>,
+        list: List,
+        found: &[Found],
+        types: &[u32],
+        open: &[bool],
+        kind: Kind,
+    ) -> Option<Option<Verdict>> {
+        let mut cursor = [0usize; MAX_CHAIN];
+        for &pi in self.cands(list.forbids) {
             let p = self.policies.get(pi as usize)?;
             if p.request {
-                if !(p.any_kind || (kind != NONE && p.kinds.contains(&kind))) {
+                if !(p.any_kind || kind.covered(p)) {
                     continue;
                 }
                 let rows = self.rows.get(p.rows as usize)?;
@@ -798,129 +1002,41 @@ impl Fast {
                     } else {
                         rows.tuple(k)
                     };
-                    hit |= env(self, c, q, None, row, NONE).eval(&p.cond)?;
+                    let env = Env {
+                        fast: self,
+                        c,
+                        q,
+                        pos: None,
+                        row,
+                        principal_sym: NONE,
+                    };
+                    hit |= env.eval(&p.cond)?;
                 }
                 if hit {
-                    return Some(Verdict::deny(VerdictDenial::Forbidden {
+                    return Some(Some(Verdict::deny(VerdictDenial::Forbidden {
                         policy: pi,
                         position: None,
-                    }));
+                    })));
                 }
                 continue;
             }
-            for pos in 0..n {
-                let prof = found[pos].profile;
-                if clear[pos] || !applies(p, types[pos], kind) {
+            for (pos, f) in found.iter().enumerate() {
+                if !*open.get(pos)? || !applies(p, *types.get(pos)?, kind) {
                     continue;
                 }
-                let Some((start, nrows)) = entry(c.profiles.entries(prof), &mut cursor[pos], pi)
-                else {
+                let cur = cursor.get_mut(pos)?;
+                let Some((start, nrows)) = entry(c.profiles.entries(f.profile), cur, pi) else {
                     continue;
                 };
-                let mut hit = false;
-                for k in 0..nrows as usize {
-                    let at = start as usize + k * p.width as usize;
-                    let row = c.profiles.rows.get(at..at + p.width as usize)?;
-                    hit |= env(self, c, q, Some(pos), row, found[pos].sym).eval(&p.cond)?;
-                }
-                if hit {
-                    return Some(Verdict::deny(VerdictDenial::Forbidden {
+                if self.rows_hold(c, q, pos, p, start, nrows, f.sym)? {
+                    return Some(Some(Verdict::deny(VerdictDenial::Forbidden {
                         policy: pi,
                         position: Some(pos as u8),
-                    }));
+                    })));
                 }
             }
         }
-
-        // Permits: every chain principal needs one that holds.
-        let mut grants = [(0u8, 0u32); 2 * MAX_GRANTS];
-        let mut ng = 0usize;
-        for (pos, f) in found.iter().enumerate().take(n) {
-            let mut any = false;
-            if f.profile != NO_PROFILE {
-                let plan = self
-                    .plans
-                    .as_ref()
-                    .and_then(|pl| pl.get(list_id, f.profile));
-                let (planned, items) = match plan {
-                    Some(items) => (true, items),
-                    None => (false, &[][..]),
-                };
-                let entries = c.profiles.entries(f.profile);
-                let mut cur = 0;
-                let mut next = 0;
-                let permits = cands(list.permits);
-                loop {
-                    // The next (statement, first row, row count): from the plan, or by
-                    // merging the list's permits with the profile's entries.
-                    let (pi, start, nrows) = if planned {
-                        let Some(&it) = items.get(next) else { break };
-                        next += 1;
-                        it
-                    } else {
-                        let Some(&pi) = permits.get(next) else { break };
-                        next += 1;
-                        match entry(entries, &mut cur, pi) {
-                            Some((start, nrows)) => (pi, start, nrows),
-                            None => continue,
-                        }
-                    };
-                    let p = self.policies.get(pi as usize)?;
-                    if !applies(p, types[pos], kind) {
-                        continue;
-                    }
-                    let held = if let (Some(preds), 0) = (&p.flat, p.width) {
-                        // The same for every instance: no bound columns.
-                        if nrows == 0 {
-                            false
-                        } else {
-                            eval_flat(preds, q.attrs)?
-                        }
-                    } else {
-                        let mut held = false;
-                        for k in 0..nrows as usize {
-                            let at = start as usize + k * p.width as usize;
-                            let row = c.profiles.rows.get(at..at + p.width as usize)?;
-                            held |= env(self, c, q, Some(pos), row, f.sym).eval(&p.cond)?;
-                        }
-                        held
-                    };
-                    if held {
-                        any = true;
-                        if !grants[..ng].contains(&(pos as u8, pi)) {
-                            *grants.get_mut(ng)? = (pos as u8, pi);
-                            ng += 1;
-                        }
-                    }
-                }
-            }
-            if !any {
-                return Some(Verdict::deny(VerdictDenial::NoGrant {
-                    position: pos as u8,
-                }));
-            }
-        }
-
-        // Grants from the original principal to the subject, each once.
-        let mut v = Verdict {
-            allowed: true,
-            grants: [0; MAX_GRANTS],
-            n_grants: 0,
-            denial: None,
-        };
-        let order = (1..n).chain(std::iter::once(0));
-        for pos in order {
-            for &(gp, pi) in &grants[..ng] {
-                if usize::from(gp) == pos && !v.grants().contains(&pi) {
-                    if usize::from(v.n_grants) == MAX_GRANTS {
-                        return None;
-                    }
-                    v.grants[usize::from(v.n_grants)] = pi;
-                    v.n_grants += 1;
-                }
-            }
-        }
-        Some(v)
+        Some(None)
     }
 
     /// Reads the slots of a parsed request into `buf` and returns the query over them.
@@ -1074,11 +1190,36 @@ pub struct QueryBuf<'r> {
     chain: Vec<Entity<'r>>,
 }
 
-/// Whether a statement applies to a principal of type `ty` and a resource of kind `kind`
-/// (codes, `NONE` for a type or kind no statement names).
+/// A resource kind: its code (`NONE` for a kind no statement names) and, for the first 64
+/// codes, its bit in [`FPolicy::kind_mask`].
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    code: u32,
+    bit: u64,
+}
+
+impl Kind {
+    #[inline]
+    fn of(code: u32) -> Kind {
+        Kind {
+            code,
+            bit: 1u64.checked_shl(code).unwrap_or(0),
+        }
+    }
+
+    /// Whether statement `p` covers this kind.
+    #[inline(always)]
+    fn covered(self, p: &FPolicy) -> bool {
+        p.kind_mask & self.bit != 0
+            || (self.bit == 0 && self.code != NONE && p.kinds.contains(&self.code))
+    }
+}
+
+/// Whether a statement applies to a principal of type `ty` (a code, `NONE` for a type no
+/// statement names) and a resource of kind `kind`.
 #[inline(always)]
-fn applies(p: &FPolicy, ty: u32, kind: u32) -> bool {
-    (p.ty == NONE || p.ty == ty) && (p.any_kind || (kind != NONE && p.kinds.contains(&kind)))
+fn applies(p: &FPolicy, ty: u32, kind: Kind) -> bool {
+    (p.ty == NONE || p.ty == ty) && (p.any_kind || kind.covered(p))
 }
 
 /// Per candidate list and profile, the profile's instances of the list's permits: a
@@ -1134,20 +1275,24 @@ impl Plans {
         })
     }
 
-    /// Whether the profile has no instance of the list's forbids.
+    /// Where list `list`'s pairs start in `index` and `forbids`.
     #[inline]
-    fn no_forbids(&self, list: u32, profile: u32) -> bool {
-        (list as usize)
-            .checked_mul(self.profiles)
-            .and_then(|i| self.forbids.get(i + profile as usize))
-            .is_some_and(|f| !f)
+    fn base(&self, list: u32) -> usize {
+        (list as usize).saturating_mul(self.profiles)
     }
 
+    /// Whether the profile has no instance of the list's forbids (`at`: the list's base
+    /// plus the profile).
     #[inline]
-    fn get(&self, list: u32, profile: u32) -> Option<&[(u32, u32, u32)]> {
-        let &(a, b) = self
-            .index
-            .get((list as usize).checked_mul(self.profiles)? + profile as usize)?;
+    fn no_forbids(&self, at: usize) -> bool {
+        self.forbids.get(at).is_some_and(|f| !f)
+    }
+
+    /// The profile's instances of the list's permits (`at`: the list's base plus the
+    /// profile).
+    #[inline]
+    fn get(&self, at: usize) -> Option<&[(u32, u32, u32)]> {
+        let &(a, b) = self.index.get(at)?;
         self.items.get(a as usize..b as usize)
     }
 }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 /// The first four bytes of every bundle.
 pub const MAGIC: &[u8; 4] = b"ZTPB";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Magic, version, flags and body length.
 pub const HEADER_LEN: usize = 16;
 pub const DIGEST_LEN: usize = 32;

@@ -4,7 +4,7 @@
 
 use super::format::{tag, Reader};
 pub use super::strings::Strings;
-use super::strings::{buckets_for, StringsBuilder, NO_PROFILE};
+use super::strings::{StringsBuilder, NO_PROFILE};
 use super::{BundleError, Manifest};
 use crate::ir::{
     ActionPat, Attr, AttrRoot, CmpOp, ColumnInfo, Cond, CondTerm, Effect, Policy, PrincipalMatch,
@@ -424,25 +424,21 @@ pub fn decode(body: &[u8]) -> Result<Contents, BundleError> {
     })
 }
 
-/// The strings section: the prefixes, the sizes of the table's buckets, then every string
-/// (its prefix, the rest, the profile of the principal it names) in table order. Returns the
-/// table, the largest profile named and how many strings name one.
+/// The strings section: the prefixes, then every string (its gap, its prefix, the rest, the
+/// profile of the principal it names) in table order. Returns the table, the largest profile
+/// named and how many strings name one.
 fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleError> {
     let np = s.count(1)?;
     let mut prefixes = Vec::with_capacity(np);
     for _ in 0..np {
         prefixes.push(s.str()?.as_bytes());
     }
-    let n = s.count(3)?;
-    let nb = buckets_for(n);
-    let mut counts = Vec::with_capacity(nb.min(s.remaining()));
-    for _ in 0..nb {
-        counts.push(s.var()?);
-    }
-    let mut b = StringsBuilder::new(n, counts).map_err(|m| s.error(m))?;
+    let n = s.count(4)?;
+    let mut b = StringsBuilder::new(n);
     let mut max_profile = None;
     let mut principals = 0;
     for _ in 0..n {
+        let gap = s.var()?;
         let p = s.index(np + 1, "prefix")?;
         let pre = match p {
             0 => &[][..],
@@ -465,7 +461,7 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
                 p
             }
         };
-        b.push(pre, rest, profile).map_err(|m| s.error(m))?;
+        b.push(gap, pre, rest, profile).map_err(|m| s.error(m))?;
     }
     let table = b.finish().map_err(|m| s.error(m))?;
     Ok((table, max_profile, principals))
@@ -626,7 +622,7 @@ fn op(s: &mut Reader<'_>) -> Result<CmpOp, BundleError> {
 mod tests {
     use super::*;
     use crate::bundle::format::Writer;
-    use crate::bundle::strings::{bucket_counts, hash};
+    use crate::bundle::strings::{gaps, hash};
 
     /// A strings section of `(prefix, rest, profile + 1)` items, decoded.
     fn decode_strings(
@@ -639,7 +635,7 @@ mod tests {
             w.str(p);
         }
         w.usize(items.len());
-        for c in bucket_counts(
+        let gaps = gaps(
             &items
                 .iter()
                 .map(|(p, rest, _)| {
@@ -650,10 +646,9 @@ mod tests {
                     hash(&whole)
                 })
                 .collect::<Vec<_>>(),
-        ) {
-            w.var(c);
-        }
-        for (prefix, rest, profile) in items {
+        );
+        for ((prefix, rest, profile), gap) in items.iter().zip(gaps) {
+            w.var(gap);
             w.usize(*prefix);
             w.bytes(rest);
             w.var(*profile);
@@ -694,7 +689,7 @@ mod tests {
         assert!(e.to_string().contains("prefix 1 out of range"), "{e}");
         let e = decode_strings(&[], &[(0, b"a", 1 << 33)]).expect_err("profile too large");
         assert!(e.to_string().contains("out of range"), "{e}");
-        // Bucket sizes that do not add up to the number of strings.
+        // A string beyond the table's slots (1 home slot and 1 after it).
         let mut w = Writer::new();
         w.usize(0);
         w.usize(1);
@@ -703,7 +698,7 @@ mod tests {
         w.bytes(b"a");
         w.var(0);
         let e = strings(&mut Reader::new(&w.buf, "strings")).expect_err("refused");
-        assert!(e.to_string().contains("buckets"), "{e}");
+        assert!(e.to_string().contains("string slot out of range"), "{e}");
     }
 
     #[test]
@@ -724,7 +719,7 @@ mod tests {
         let mut w = Writer::new();
         w.usize(0);
         w.usize(1);
-        w.var(1);
+        w.var(0);
         w.usize(0);
         w.str("user:u1");
         w.var(profile.map_or(0, |p| p + 1));

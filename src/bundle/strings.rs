@@ -1,13 +1,14 @@
 //! The string table of a bundle, in the layout decisions read it.
 //!
-//! A bundle numbers its strings in the order of their hash ([`hash`], then their bytes), so
-//! the loader lays them out as it decodes them, one after the other, and a string is found
-//! from its hash alone: its *bucket* (the hash scaled to the number of buckets, so buckets
-//! grow with the hash) names, through a small directory, the few symbols that can hold it.
-//! Every slot is 24 bytes: the string's bytes when it has at most [`INLINE`] of them (its
-//! place in the arena of longer strings otherwise), its length, and the profile of the
-//! principal it names. A principal `type:id` is packed and hashed from its two parts, never
-//! formatted into a buffer.
+//! A bundle numbers its strings in the order of their hash ([`hash`], then their bytes) and
+//! gives each its slot in an open-addressing table: its *home* slot (the hash scaled to the
+//! number of home slots, so homes grow with the hash) or the first free slot after it. The
+//! loader puts each string in the slot the bundle names, without hashing, and a string is
+//! found from its hash alone by comparing the slots from its home up to the first free one.
+//! Every slot is 24 bytes: the string's key (its bytes and length when it has at most
+//! [`SHORT`] bytes; its place in the arena of longer strings otherwise), its symbol, and the
+//! profile of the principal it names, so one read finds a principal and its profile. A
+//! principal `type:id` is packed and hashed from its two parts, never formatted into a buffer.
 
 use super::BundleError;
 
@@ -168,27 +169,58 @@ fn hash_ref(ty: &[u8], id: &[u8]) -> u64 {
     finish(h)
 }
 
-/// The bucket of hash `h` among `buckets`: monotonic in `h`.
+/// The home slot of hash `h` in a table of `slots` slots: monotonic in `h`.
 #[inline]
-pub fn bucket(h: u64, buckets: usize) -> usize {
-    ((u128::from(h) * buckets as u128) >> 64) as usize
+pub fn home(h: u64, slots: usize) -> usize {
+    ((u128::from(h) * slots as u128) >> 64) as usize
 }
 
-/// How many buckets a table of `n` strings has (about four strings a bucket, so that the
-/// directory is small enough to stay in cache).
-pub fn buckets_for(n: usize) -> usize {
-    n.div_ceil(4).max(1)
+/// How many home slots a table of `n` strings has (a quarter more, so that a string is
+/// found within three slots on average while the table stays small enough to write fast).
+pub fn slots_for(n: usize) -> usize {
+    n + n / 4
 }
 
-/// One string of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slot {
-    /// The bytes, zero padded, when `len <= INLINE`; otherwise the arena offset, as a
-    /// little-endian `u64` in the first 8 bytes.
-    text: [u8; INLINE],
-    len: u32,
-    /// The profile of the principal this string names, or [`NO_PROFILE`].
-    pub profile: u32,
+/// The slots of strings with hashes `hashes` (in table order, so ascending): each string in
+/// its home slot or, when an earlier string holds that, the first free slot after it. Returns
+/// each string's gap (its slot minus the slot after the previous string's), as the strings
+/// section writes them.
+pub fn gaps(hashes: &[u64]) -> Vec<u64> {
+    let slots = slots_for(hashes.len());
+    let mut next = 0usize;
+    hashes
+        .iter()
+        .map(|&h| {
+            let at = home(h, slots).max(next);
+            let gap = at - next;
+            next = at + 1;
+            gap as u64
+        })
+        .collect()
+}
+
+/// Longest string whose bytes are its key (the 16th byte of a key is the length + 1).
+pub const SHORT: usize = INLINE - 1;
+/// The 16th byte of the key of a longer string (whose key holds its arena offset and length).
+const LONG: u8 = 0x80;
+
+/// A slot of the table, as three little-endian words: the key (two words), then the symbol
+/// and the profile (the low and high halves of the third). The key
+/// of a string of at most [`SHORT`] bytes is the bytes, zero padded, with its length + 1 in
+/// byte 15; of a longer string, its arena offset (bytes 0..8), its length (8..12) and [`LONG`]
+/// in byte 15. An all-zero slot is free.
+type Slot = [[u8; 8]; 3];
+const FREE: Slot = [[0; 8]; 3];
+
+#[inline]
+fn word(s: &Slot, k: usize) -> u64 {
+    u64::from_le_bytes(s[k])
+}
+
+/// The byte of the key that holds the length + 1 or [`LONG`].
+#[inline]
+fn tag(s: &Slot) -> u8 {
+    s[1][7]
 }
 
 /// A chain principal found in the table.
@@ -198,101 +230,127 @@ pub struct Found {
     pub profile: u32,
 }
 
+#[inline]
+fn found(s: &Slot) -> Found {
+    let w = word(s, 2);
+    Found {
+        sym: w as u32,
+        profile: (w >> 32) as u32,
+    }
+}
+
 /// Where a principal's slots are, computed before they are read (see [`Strings::locate`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Probe {
-    text: u128,
-    len: usize,
-    from: u32,
-    to: u32,
+    /// The key's two words (for a longer string: 0, and its length with [`LONG`]).
+    lo: u64,
+    hi: u64,
+    home: usize,
 }
 
-/// Every string of a bundle, by symbol, with the directory that finds them by hash.
+impl Probe {
+    /// The bytes of a string of at most [`SHORT`] bytes, zero padded (`None` for a longer
+    /// one).
+    #[inline]
+    pub fn short_text(&self) -> Option<u128> {
+        let key = u128::from(self.lo) | (u128::from(self.hi) << 64);
+        (self.hi >> 56 != u64::from(LONG)).then_some(key & !(0xff << 120))
+    }
+}
+
+/// Every string of a bundle, by symbol, in an open-addressing table that finds them by hash.
 #[derive(Debug, Clone, Default)]
 pub struct Strings {
+    /// The table: [`slots_for`] home slots, and the slots strings after the last ones
+    /// moved to.
     slots: Vec<Slot>,
-    /// Strings longer than [`INLINE`], back to back.
+    homes: usize,
+    /// The slot of each symbol.
+    at: Vec<u32>,
+    /// Strings longer than [`SHORT`], back to back.
     arena: Vec<u8>,
-    /// `dir[b]..dir[b + 1]` are the symbols of bucket `b`; `buckets + 1` entries.
-    dir: Vec<u32>,
-    buckets: usize,
 }
 
-/// Builds a [`Strings`] from the bucket sizes and the strings in table order, as the build
-/// step wrote them: nothing is hashed at load.
+/// Builds a [`Strings`] from the strings in table order with their gaps, as the build step
+/// wrote them: nothing is hashed at load.
 pub struct StringsBuilder {
     s: Strings,
+    n: usize,
+    next: usize,
 }
 
 impl StringsBuilder {
-    /// A table of `n` strings whose buckets (there must be [`buckets_for`]`(n)`) hold `counts`.
-    pub fn new(
-        n: usize,
-        counts: impl IntoIterator<Item = u64>,
-    ) -> Result<StringsBuilder, &'static str> {
-        let buckets = buckets_for(n);
-        let mut dir = Vec::with_capacity(buckets + 1);
-        let mut at: u64 = 0;
-        dir.push(0);
-        for c in counts {
-            at = at.saturating_add(c);
-            if at > n as u64 {
-                return Err("the buckets hold more strings than the table");
-            }
-            dir.push(at as u32);
-        }
-        if dir.len() != buckets + 1 {
-            return Err("wrong number of buckets");
-        }
-        if at != n as u64 {
-            return Err("the buckets hold fewer strings than the table");
-        }
-        Ok(StringsBuilder {
+    /// A table of `n` strings.
+    pub fn new(n: usize) -> StringsBuilder {
+        let homes = slots_for(n);
+        StringsBuilder {
             s: Strings {
-                slots: Vec::with_capacity(n),
+                // Written front to back as the strings come, the free slots between them
+                // included (most gaps are zero or one slot).
+                slots: Vec::with_capacity(homes + homes / 64 + 1),
+                homes,
+                at: Vec::with_capacity(n),
                 arena: Vec::new(),
-                dir,
-                buckets,
             },
-        })
+            n,
+            next: 0,
+        }
     }
 
-    /// Appends the string `pre` + `rest` (both UTF-8), naming `profile`.
+    /// Appends the string `pre` + `rest` (both UTF-8), naming `profile`, `gap` slots after
+    /// the previous one.
     #[inline]
-    pub fn push(&mut self, pre: &[u8], rest: &[u8], profile: u32) -> Result<(), &'static str> {
+    pub fn push(
+        &mut self,
+        gap: u64,
+        pre: &[u8],
+        rest: &[u8],
+        profile: u32,
+    ) -> Result<(), &'static str> {
+        if self.s.at.len() >= self.n {
+            return Err("more strings than the table holds");
+        }
+        // Strings move at most one slot past the home slots per string before them.
+        let at = usize::try_from(gap)
+            .ok()
+            .and_then(|g| self.next.checked_add(g))
+            .filter(|&a| a < self.s.homes + self.n)
+            .ok_or("string slot out of range")?;
         let len = pre.len() + rest.len();
-        let text = if len <= INLINE {
-            (pack(pre) | shl(pack(rest), pre.len())).to_le_bytes()
+        let (lo, hi) = if len <= SHORT {
+            let key = pack(pre) | shl(pack(rest), pre.len()) | (((len + 1) as u128) << 120);
+            (key as u64, (key >> 64) as u64)
         } else {
-            let at = self.s.arena.len();
+            let len = u32::try_from(len).map_err(|_| "string too long")?;
+            let off = self.s.arena.len() as u64;
             self.s.arena.extend_from_slice(pre);
             self.s.arena.extend_from_slice(rest);
-            let mut text = [0u8; INLINE];
-            text[..8].copy_from_slice(&(at as u64).to_le_bytes());
-            text
+            (off, long_hi(len as usize))
         };
-        let len = u32::try_from(len).map_err(|_| "string too long")?;
-        self.s.slots.push(Slot { text, len, profile });
+        let ids = u64::from(self.s.at.len() as u32) | (u64::from(profile) << 32);
+        while self.s.slots.len() < at {
+            self.s.slots.push(FREE);
+        }
+        self.s
+            .slots
+            .push([lo.to_le_bytes(), hi.to_le_bytes(), ids.to_le_bytes()]);
+        self.s.at.push(at as u32);
+        self.next = at + 1;
         Ok(())
     }
 
     /// The table, once every string was pushed.
     pub fn finish(self) -> Result<Strings, &'static str> {
-        if self.s.dir.last().copied() != Some(self.s.slots.len() as u32) {
-            return Err("the table holds another number of strings than its buckets");
+        if self.s.at.len() != self.n {
+            return Err("the table holds fewer strings than its count");
         }
-        Ok(self.s)
+        let mut s = self.s;
+        // Every home slot exists, so that a probe starts inside the table.
+        while s.slots.len() < s.homes {
+            s.slots.push(FREE);
+        }
+        Ok(s)
     }
-}
-
-/// The sizes of the buckets of strings with hashes `hashes` (in table order).
-pub fn bucket_counts(hashes: &[u64]) -> Vec<u64> {
-    let buckets = buckets_for(hashes.len());
-    let mut counts = vec![0u64; buckets];
-    for &h in hashes {
-        counts[bucket(h, buckets)] += 1;
-    }
-    counts
 }
 
 impl Strings {
@@ -310,10 +368,10 @@ impl Strings {
             (hash(x.as_bytes()), x).cmp(&(hash(y.as_bytes()), y))
         });
         let hashes: Vec<u64> = order.iter().map(|&i| hash(items[i].0.as_bytes())).collect();
-        let mut b = StringsBuilder::new(items.len(), bucket_counts(&hashes)).map_err(err)?;
+        let mut b = StringsBuilder::new(items.len());
         let mut syms = vec![0u32; items.len()];
-        for (k, &i) in order.iter().enumerate() {
-            b.push(b"", items[i].0.as_bytes(), items[i].1)
+        for ((k, &i), gap) in order.iter().enumerate().zip(gaps(&hashes)) {
+            b.push(gap, b"", items[i].0.as_bytes(), items[i].1)
                 .map_err(err)?;
             syms[i] = k as u32;
         }
@@ -321,25 +379,33 @@ impl Strings {
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.at.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.at.is_empty()
+    }
+
+    #[inline]
+    fn slot(&self, i: usize) -> Option<&Slot> {
+        self.slots.get(*self.at.get(i)? as usize)
     }
 
     /// The bytes of string `i` (empty when out of range).
     #[inline]
     pub fn bytes(&self, i: usize) -> &[u8] {
-        let Some(s) = self.slots.get(i) else {
+        let Some(s) = self.slot(i) else {
             return &[];
         };
-        let len = s.len as usize;
-        if len <= INLINE {
-            &s.text[..len]
+        if tag(s) == LONG {
+            let at = word(s, 0) as usize;
+            let len = (word(s, 1) & 0xffff_ffff) as usize;
+            self.arena
+                .get(at..at.saturating_add(len))
+                .unwrap_or_default()
         } else {
-            let at = le64(&s.text) as usize;
-            self.arena.get(at..at + len).unwrap_or_default()
+            let len = usize::from(tag(s)).saturating_sub(1).min(SHORT);
+            &s[..2].as_flattened()[..len]
         }
     }
 
@@ -350,42 +416,54 @@ impl Strings {
 
     /// The profile of the principal string `i` names, or [`NO_PROFILE`].
     pub fn profile(&self, i: usize) -> u32 {
-        self.slots.get(i).map_or(NO_PROFILE, |s| s.profile)
-    }
-
-    #[inline]
-    fn range(&self, h: u64) -> (u32, u32) {
-        let b = bucket(h, self.buckets);
-        match (self.dir.get(b), self.dir.get(b + 1)) {
-            (Some(&from), Some(&to)) => (from, to),
-            _ => (0, 0),
-        }
+        self.slot(i).map_or(NO_PROFILE, |s| found(s).profile)
     }
 
     /// The symbol of a string, if the table holds it.
     pub fn find(&self, v: &[u8]) -> Option<u32> {
-        let (from, to) = self.range(hash(v));
-        (from..to).find(|&k| self.bytes(k as usize) == v)
+        let h = hash(v);
+        if v.len() <= SHORT {
+            let key = pack(v) | (((v.len() + 1) as u128) << 120);
+            let p = Probe {
+                lo: key as u64,
+                hi: (key >> 64) as u64,
+                home: home(h, self.homes),
+            };
+            return self.find_short(&p).map(|f| f.sym);
+        }
+        let p = Probe {
+            lo: 0,
+            hi: long_hi(v.len()),
+            home: home(h, self.homes),
+        };
+        self.find_long(&p, |b| b == v).map(|f| f.sym)
     }
 
-    /// Where `type:id` would be: its hash, bucket and the directory's range, read now so that
-    /// the slots of several principals can be fetched from memory together.
+    /// Where `type:id` would be: its key and home slot, computed without reading the table,
+    /// so that the slots of several principals can be fetched from memory together.
     #[inline]
     pub fn locate(&self, ty: &str, id: &str) -> Probe {
         let (ty, id) = (ty.as_bytes(), id.as_bytes());
         let len = ty.len() + 1 + id.len();
-        let (text, h) = if len <= INLINE {
+        if len <= SHORT {
             let t = pack(ty) | shl(u128::from(b':'), ty.len()) | shl(pack(id), ty.len() + 1);
-            (t, hash_packed(t, len))
+            self.short_probe(t, len)
         } else {
-            (0, hash_ref(ty, id))
-        };
-        let (from, to) = self.range(h);
+            Probe {
+                lo: 0,
+                hi: long_hi(len),
+                home: home(hash_ref(ty, id), self.homes),
+            }
+        }
+    }
+
+    #[inline]
+    fn short_probe(&self, text: u128, len: usize) -> Probe {
+        let key = text | (((len + 1) as u128) << 120);
         Probe {
-            text,
-            len,
-            from,
-            to,
+            lo: key as u64,
+            hi: (key >> 64) as u64,
+            home: home(hash_packed(text, len), self.homes),
         }
     }
 
@@ -401,7 +479,7 @@ impl Strings {
             return None;
         }
         let len = tyb.len() + 1 + idb.len();
-        if len > INLINE {
+        if len > SHORT {
             return (!has_byte(tyb, b':')).then(|| self.locate(ty, id));
         }
         let pt = pack(tyb);
@@ -410,60 +488,81 @@ impl Strings {
         if v.wrapping_sub(LO) & !v & HI != 0 {
             return None;
         }
-        let text = pt | shl(u128::from(b':'), tyb.len()) | shl(pack(idb), tyb.len() + 1);
-        let (from, to) = self.range(hash_packed(text, len));
-        Some(Probe {
-            text,
-            len,
-            from,
-            to,
-        })
+        // `len <= SHORT` and the id is not empty, so both shifts are below 128 bits.
+        let text =
+            pt | (u128::from(b':') << (8 * tyb.len())) | (pack(idb) << (8 * (tyb.len() + 1)));
+        Some(self.short_probe(text, len))
+    }
+
+    /// A short string from its home slot: its key compared as two words per slot, up to the
+    /// first free slot.
+    #[inline]
+    fn find_short(&self, p: &Probe) -> Option<Found> {
+        let mut i = p.home;
+        loop {
+            let s = self.slots.get(i)?;
+            let hi = word(s, 1);
+            if hi == p.hi && word(s, 0) == p.lo {
+                return Some(found(s));
+            }
+            if hi == 0 {
+                return None;
+            }
+            i += 1;
+        }
+    }
+
+    /// A longer string from its home slot: slots of its length compared by their bytes.
+    fn find_long(&self, p: &Probe, same: impl Fn(&[u8]) -> bool) -> Option<Found> {
+        let mut i = p.home;
+        loop {
+            let s = self.slots.get(i)?;
+            let hi = word(s, 1);
+            if hi == 0 {
+                return None;
+            }
+            if hi == p.hi {
+                let at = word(s, 0) as usize;
+                let len = (word(s, 1) & 0xffff_ffff) as usize;
+                if self
+                    .arena
+                    .get(at..at.saturating_add(len))
+                    .is_some_and(&same)
+                {
+                    return Some(found(s));
+                }
+            }
+            i += 1;
+        }
     }
 
     /// The principal `type:id` located by `p`.
     #[inline]
     pub fn find_ref(&self, p: &Probe, ty: &str, id: &str) -> Option<Found> {
-        let slots = self.slots.get(p.from as usize..p.to as usize)?;
-        if p.len <= INLINE {
-            let text = p.text.to_le_bytes();
-            for (k, s) in slots.iter().enumerate() {
-                if s.text == text && s.len as usize == p.len {
-                    return Some(Found {
-                        sym: p.from + k as u32,
-                        profile: s.profile,
-                    });
-                }
-            }
-            return None;
+        if p.hi >> 56 != u64::from(LONG) {
+            return self.find_short(p);
         }
         let (ty, id) = (ty.as_bytes(), id.as_bytes());
-        for (k, s) in slots.iter().enumerate() {
-            if s.len as usize != p.len {
-                continue;
-            }
-            let b = self.bytes(p.from as usize + k);
-            if b.len() == p.len
+        self.find_long(p, |b| {
+            b.len() == ty.len() + 1 + id.len()
                 && &b[..ty.len()] == ty
                 && b[ty.len()] == b':'
                 && &b[ty.len() + 1..] == id
-            {
-                return Some(Found {
-                    sym: p.from + k as u32,
-                    profile: s.profile,
-                });
-            }
-        }
-        None
+        })
     }
 
     /// Every principal with its profile, by symbol.
     pub fn principals(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.profile != NO_PROFILE)
-            .map(|(k, s)| (k as u32, s.profile))
+        (0..self.len())
+            .map(|k| (k as u32, self.profile(k)))
+            .filter(|&(_, p)| p != NO_PROFILE)
     }
+}
+
+/// The high word of a longer string's key.
+#[inline]
+fn long_hi(len: usize) -> u64 {
+    (len as u64 & 0xffff_ffff) | (u64::from(LONG) << 56)
 }
 
 #[cfg(test)]
@@ -531,8 +630,11 @@ mod tests {
                 "".into(),
                 "a".into(),
                 "a\0".into(),
+                "x".repeat(15),
                 "x".repeat(16),
                 "x".repeat(17),
+                "user:0123456789".into(),
+                "user:0123456789a".into(),
             ])
             .collect();
         items.sort();
@@ -598,18 +700,32 @@ mod tests {
         for (ty, id) in [("u", ":"), ("a-very-long-type-name", "x:y"), ("t", "i")] {
             assert!(t.locate_principal(ty, id).is_some(), "`{ty}` `{id}`");
         }
-        assert_eq!(t.principals().count(), 3000);
+        assert_eq!(t.principals().count(), 3002);
     }
 
     #[test]
-    fn bucket_sizes_must_add_up() {
-        assert!(StringsBuilder::new(4, [4]).is_ok());
-        assert!(StringsBuilder::new(4, [3]).is_err(), "too few");
-        assert!(StringsBuilder::new(4, [5]).is_err(), "too many");
-        assert!(StringsBuilder::new(4, [2, 2]).is_err(), "a bucket too many");
-        assert!(StringsBuilder::new(4, [u64::MAX, 5]).is_err(), "overflow");
-        let mut b = StringsBuilder::new(2, [2]).expect("valid buckets");
-        assert!(b.push(b"", b"a", NO_PROFILE).is_ok());
+    fn slots_must_lie_in_the_table() {
+        let mut b = StringsBuilder::new(2);
+        assert!(b.push(3, b"", b"a", NO_PROFILE).is_ok(), "slot 3 of 2 + 2");
+        assert!(b.push(0, b"", b"b", NO_PROFILE).is_err(), "slot 4 of 2 + 2");
+        assert!(b.push(u64::MAX, b"", b"b", NO_PROFILE).is_err(), "overflow");
         assert!(b.finish().is_err(), "one string short");
+        let mut b = StringsBuilder::new(1);
+        assert!(b.push(0, b"", b"a", NO_PROFILE).is_ok());
+        assert!(
+            b.push(0, b"", b"b", NO_PROFILE).is_err(),
+            "one string too many"
+        );
+        assert_eq!(b.finish().map(|t| t.len()), Ok(1));
+    }
+
+    #[test]
+    fn strings_take_their_home_slot_or_the_next_free_one() {
+        assert_eq!(gaps(&[]), Vec::<u64>::new());
+        // Four strings, five home slots: homes 0, 0, 3, 4 give slots 0, 1, 3, 4.
+        let h = |slot: u64| (u64::MAX / 5) * slot + u64::MAX / 10;
+        assert_eq!(gaps(&[h(0), h(0), h(3), h(4)]), vec![0, 0, 1, 0]);
+        // Homes 4, 4, 4, 4 give slots 4, 5, 6, 7: past the home slots.
+        assert_eq!(gaps(&[h(4), h(4), h(4), h(4)]), vec![4, 0, 0, 0]);
     }
 }

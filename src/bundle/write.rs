@@ -247,8 +247,8 @@ pub fn body(
     out.section(tag::META, &w);
 
     // Strings in table order: the prefixes (every `type:` that strings start with), then per
-    // string its prefix (0: none), the rest, and the profile of the principal it names + 1
-    // (0: none).
+    // string its gap (how many slots of the table it lies past the previous string's), its
+    // prefix (0: none), the rest, and the profile of the principal it names + 1 (0: none).
     let mut profile_of = vec![0u32; num.strings.len()];
     for &(who, prof) in &principals {
         // Principals that are not strings cannot match a request's principal.
@@ -277,12 +277,11 @@ pub fn body(
         w.str(p);
     }
     w.usize(num.strings.len());
-    for c in strings::bucket_counts(&num.hashes) {
-        w.var(c);
-    }
-    for (k, &profile) in profile_of.iter().enumerate() {
+    let gaps = strings::gaps(&num.hashes);
+    for (k, (&profile, &gap)) in profile_of.iter().zip(&gaps).enumerate() {
         let s = num.string(k);
         let (pre, rest) = s.split_at(prefix_of(s));
+        w.var(gap);
         w.var(u64::from(seen.get(pre).copied().unwrap_or(0)));
         w.str(rest);
         w.var(u64::from(profile));
