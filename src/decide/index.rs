@@ -243,13 +243,11 @@ impl InstanceIndex {
             let fits = (u8::try_from(r.len()), u8::try_from(w[1] - w[0]));
             let (Ok(len), Ok(count)) = fits else { continue };
             // (past 4 GiB of records, the rest are found through the interner)
-            let Ok(at) = u32::try_from(names.len() + 1) else {
-                break;
-            };
             if u32::try_from(names.len() + 2 + r.len()).is_err() {
                 break;
             }
-            named[s] = at;
+            // (below the record's end, checked above)
+            named[s] = names.len() as u32 + 1;
             names.push(len);
             names.push(count);
             names.extend_from_slice(r.as_bytes());
@@ -293,8 +291,8 @@ impl InstanceIndex {
         // runs are found by symbol instead)
         let aligned = self.by_slot.len() == interner.slot_count();
         for (slot, sym) in interner.candidates(key) {
-            let at = match self.by_slot.get(slot) {
-                Some(e) if aligned && e.name > 0 => e.name as usize - 1,
+            let entry = match self.by_slot.get(slot) {
+                Some(e) if aligned && e.name > 0 => *e,
                 // A symbol without runs, or without a record: compared in the interner.
                 Some(_) | None => {
                     if interner.is_str(sym, key) {
@@ -303,8 +301,7 @@ impl InstanceIndex {
                     continue;
                 }
             };
-            // (the runs are read from the entry's start, not waiting for the record)
-            let first = self.by_slot.get(slot).map_or(0, |e| e.first as usize);
+            let (at, first) = (entry.name as usize - 1, entry.first as usize);
             let (Some(&len), Some(&count)) = (self.names.get(at), self.names.get(at + 1)) else {
                 continue;
             };

@@ -350,15 +350,10 @@ impl<'a> Run<'a> {
         }
         match residual {
             Some(c) if !c.is_never() => Ok(Granted::Under(c)),
-            Some(_) => Err(Denial::NoGrant {
+            Some(_) | None => Err(Denial::NoGrant {
                 principal: self.reference(pos),
                 position: pos,
-                failures: self.failures(pos, false),
-            }),
-            None => Err(Denial::NoGrant {
-                principal: self.reference(pos),
-                position: pos,
-                failures: self.failures(pos, true),
+                failures: self.failures(pos, residual.is_none()),
             }),
         }
     }

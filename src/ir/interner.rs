@@ -310,7 +310,7 @@ impl Interner {
     }
 
     /// The bytes of a string with their hash, for [`Interner::touch`] and
-    /// [`Interner::find_slot`].
+    /// [`Interner::candidates`].
     pub fn hashed(s: &[u8]) -> Hashed<'_> {
         Hashed {
             s,
@@ -319,18 +319,15 @@ impl Interner {
     }
 
     /// Reads the slot where a lookup of `key` starts, so that a later
-    /// [`Interner::find_slot`] finds it in cache; returns its contents, for the caller to
+    /// [`Interner::candidates`] finds it in cache; returns its contents, for the caller to
     /// pass to [`std::hint::black_box`] (or the read may be left out). A caller looking up
     /// several strings touches them all first, and their memory latencies overlap.
     #[inline]
     pub fn touch(&self, key: Hashed<'_>) -> u64 {
-        if self.slots.is_empty() {
-            return 0;
-        }
-        self.slots[Self::home(key.h, self.slots.len())]
+        self.slots.get(self.home_slot(key)).copied().unwrap_or(0)
     }
 
-    /// The slot where a lookup of `key` starts (see [`Interner::find_slot`]).
+    /// The slot where a lookup of `key` starts (see [`Interner::candidates`]).
     #[inline]
     pub fn home_slot(&self, key: Hashed<'_>) -> usize {
         if self.slots.is_empty() {
@@ -349,7 +346,7 @@ impl Interner {
     pub fn candidates<'i>(&'i self, key: Hashed<'_>) -> impl Iterator<Item = (usize, Sym)> + 'i {
         let len = self.slots.len();
         let tag = key.h & 0xffff_ffff;
-        let mut i = if len == 0 { 0 } else { Self::home(key.h, len) };
+        let mut i = self.home_slot(key);
         // (a table is never full: the probe meets an empty slot)
         std::iter::from_fn(move || loop {
             let slot = *self.slots.get(i)?;
