@@ -87,15 +87,26 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Whether one of the 16 bytes of `v` is zero.
+#[inline]
+fn has_zero_byte(v: u128) -> bool {
+    const LO: u128 = u128::from_le_bytes([0x01; 16]);
+    const HI: u128 = u128::from_le_bytes([0x80; 16]);
+    v.wrapping_sub(LO) & !v & HI != 0
+}
+
+/// The key of a short string: its bytes packed, and its length plus one in the top byte.
+#[inline]
+fn short_key(text: u128, len: usize) -> u128 {
+    text | (((len + 1) as u128) << 120)
+}
+
 /// Whether `b` holds the byte `x` (not zero), word-wise for short strings.
 #[inline]
 pub fn has_byte(b: &[u8], x: u8) -> bool {
-    const LO: u128 = u128::from_le_bytes([0x01; 16]);
-    const HI: u128 = u128::from_le_bytes([0x80; 16]);
     if b.len() <= INLINE {
         // Bytes equal to `x` become zero (the padding becomes `x`, which is not zero).
-        let v = pack(b) ^ u128::from_le_bytes([x; 16]);
-        v.wrapping_sub(LO) & !v & HI != 0
+        has_zero_byte(pack(b) ^ u128::from_le_bytes([x; 16]))
     } else {
         b.contains(&x)
     }
@@ -318,7 +329,7 @@ impl StringsBuilder {
             .ok_or("string slot out of range")?;
         let len = pre.len() + rest.len();
         let (lo, hi) = if len <= SHORT {
-            let key = pack(pre) | shl(pack(rest), pre.len()) | (((len + 1) as u128) << 120);
+            let key = short_key(pack(pre) | shl(pack(rest), pre.len()), len);
             (key as u64, (key >> 64) as u64)
         } else {
             let len = u32::try_from(len).map_err(|_| "string too long")?;
@@ -398,15 +409,19 @@ impl Strings {
             return &[];
         };
         if tag(s) == LONG {
-            let at = word(s, 0) as usize;
-            let len = (word(s, 1) & 0xffff_ffff) as usize;
-            self.arena
-                .get(at..at.saturating_add(len))
-                .unwrap_or_default()
+            self.long_bytes(s).unwrap_or_default()
         } else {
             let len = usize::from(tag(s)).saturating_sub(1).min(SHORT);
             &s[..2].as_flattened()[..len]
         }
+    }
+
+    /// The bytes of a long string's slot, in the arena.
+    #[inline]
+    fn long_bytes(&self, s: &Slot) -> Option<&[u8]> {
+        let at = word(s, 0) as usize;
+        let len = (word(s, 1) & 0xffff_ffff) as usize;
+        self.arena.get(at..at.saturating_add(len))
     }
 
     /// String `i` (empty when out of range); its bytes were checked to be UTF-8 on load.
@@ -421,20 +436,15 @@ impl Strings {
 
     /// The symbol of a string, if the table holds it.
     pub fn find(&self, v: &[u8]) -> Option<u32> {
-        let h = hash(v);
         if v.len() <= SHORT {
-            let key = pack(v) | (((v.len() + 1) as u128) << 120);
-            let p = Probe {
-                lo: key as u64,
-                hi: (key >> 64) as u64,
-                home: home(h, self.homes),
-            };
-            return self.find_short(&p).map(|f| f.sym);
+            return self
+                .find_short(&self.short_probe(pack(v), v.len()))
+                .map(|f| f.sym);
         }
         let p = Probe {
             lo: 0,
             hi: long_hi(v.len()),
-            home: home(h, self.homes),
+            home: home(hash(v), self.homes),
         };
         self.find_long(&p, |b| b == v).map(|f| f.sym)
     }
@@ -459,7 +469,7 @@ impl Strings {
 
     #[inline]
     fn short_probe(&self, text: u128, len: usize) -> Probe {
-        let key = text | (((len + 1) as u128) << 120);
+        let key = short_key(text, len);
         Probe {
             lo: key as u64,
             hi: (key >> 64) as u64,
@@ -471,8 +481,6 @@ impl Strings {
     /// (an empty type or id, or a type holding `:`); a short type is packed once for both.
     #[inline]
     pub fn locate_principal(&self, ty: &str, id: &str) -> Option<Probe> {
-        const LO: u128 = u128::from_le_bytes([0x01; 16]);
-        const HI: u128 = u128::from_le_bytes([0x80; 16]);
         const COLONS: u128 = u128::from_le_bytes([b':'; 16]);
         let (tyb, idb) = (ty.as_bytes(), id.as_bytes());
         if tyb.is_empty() || idb.is_empty() {
@@ -484,8 +492,7 @@ impl Strings {
         }
         let pt = pack(tyb);
         // Bytes of the type equal to `:` become zero; the padding becomes `:`, not zero.
-        let v = pt ^ COLONS;
-        if v.wrapping_sub(LO) & !v & HI != 0 {
+        if has_zero_byte(pt ^ COLONS) {
             return None;
         }
         // `len <= SHORT` and the id is not empty, so both shifts are below 128 bits.
@@ -521,16 +528,8 @@ impl Strings {
             if hi == 0 {
                 return None;
             }
-            if hi == p.hi {
-                let at = word(s, 0) as usize;
-                let len = (word(s, 1) & 0xffff_ffff) as usize;
-                if self
-                    .arena
-                    .get(at..at.saturating_add(len))
-                    .is_some_and(&same)
-                {
-                    return Some(found(s));
-                }
+            if hi == p.hi && self.long_bytes(s).is_some_and(&same) {
+                return Some(found(s));
             }
             i += 1;
         }
