@@ -257,20 +257,16 @@ pub fn body(
         }
     }
     let prefix_of = |s: &str| s.find(':').map_or(0, |i| i + 1);
-    // Distinct prefixes, sorted; each string's prefix number is looked up by the prefix.
-    let mut seen: HashMap<&str, u32, BuildHasherDefault<StrHasher>> = HashMap::default();
-    for k in 0..num.strings.len() {
-        let s = num.string(k);
-        let p = &s[..prefix_of(s)];
-        if !p.is_empty() {
-            seen.entry(p).or_insert(0);
-        }
-    }
-    let mut prefixes: Vec<&str> = seen.keys().copied().collect();
-    prefixes.sort_unstable();
-    for (i, p) in prefixes.iter().enumerate() {
-        seen.insert(p, i as u32 + 1);
-    }
+    // Distinct prefixes, sorted; a string's prefix number is its prefix's place + 1.
+    let prefixes: Vec<&str> = (0..num.strings.len())
+        .map(|k| {
+            let s = num.string(k);
+            &s[..prefix_of(s)]
+        })
+        .filter(|p| !p.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut w = Writer::new();
     w.usize(prefixes.len());
     for p in &prefixes {
@@ -282,7 +278,7 @@ pub fn body(
         let s = num.string(k);
         let (pre, rest) = s.split_at(prefix_of(s));
         w.var(gap);
-        w.var(u64::from(seen.get(pre).copied().unwrap_or(0)));
+        w.var(prefixes.binary_search(&pre).map_or(0, |i| i as u64 + 1));
         w.str(rest);
         w.var(u64::from(profile));
     }
