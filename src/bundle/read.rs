@@ -444,8 +444,12 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
             0 => &[][..],
             p => prefixes[p - 1],
         };
-        // A UTF-8 prefix followed by a UTF-8 rest is UTF-8.
-        let rest = s.str()?.as_bytes();
+        // A UTF-8 prefix followed by a UTF-8 rest is UTF-8. (Most strings are ASCII: checked
+        // first, it spares them the slower UTF-8 validation of `Reader::str`.)
+        let rest = s.bytes()?;
+        if !rest.is_ascii() {
+            std::str::from_utf8(rest).map_err(|_| s.error("string is not UTF-8"))?;
+        }
         let profile = match s.var()? {
             0 => NO_PROFILE,
             v => {
