@@ -45,14 +45,15 @@ pub enum Denial {
     Token(String),
     /// A token's scope does not include the action.
     Scope,
-    /// A chain principal holds no grant for the request.
+    /// A chain principal holds no grant for the request. Its ref and why each covering
+    /// statement failed ([`Decider::failures`]) are read from the request when the denial is
+    /// rendered, not when it is decided.
     NoGrant {
-        /// Principal ref.
-        principal: String,
         /// Chain position (0 is the subject).
         position: usize,
-        /// The statements that cover the request for this principal and why each failed.
-        failures: Vec<Failure>,
+        /// Every covering permit instance's condition was false (none was residual): the
+        /// failures are then listed without evaluating the conditions again.
+        all_false: bool,
     },
     /// A forbid applies.
     Forbidden {
@@ -73,7 +74,7 @@ pub enum Denial {
     },
 }
 
-/// A covering statement whose condition failed, and why.
+/// A covering statement whose condition failed, and why (from [`Decider::failures`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub id: String,
@@ -95,24 +96,16 @@ pub struct Decision {
     pub pending_forbids: Vec<String>,
     /// Set exactly when `allowed` is false.
     pub denial: Option<Denial>,
-    /// The action and resource kind of the request, for messages.
-    pub action: String,
-    pub resource_type: String,
-    /// The subject's principal ref, for messages.
-    pub subject: String,
 }
 
 impl Decision {
-    pub fn deny(request: Option<&Request>, denial: Denial) -> Decision {
+    pub fn deny(denial: Denial) -> Decision {
         Decision {
             allowed: false,
             constraints: Constraint::always(),
             grants: Vec::new(),
             pending_forbids: Vec::new(),
             denial: Some(denial),
-            action: request.map(|r| r.action.name.clone()).unwrap_or_default(),
-            resource_type: request.map(|r| r.resource.ty.clone()).unwrap_or_default(),
-            subject: request.map(|r| r.subject.reference()).unwrap_or_default(),
         }
     }
 
@@ -199,7 +192,7 @@ impl<'a> Decider<'a> {
     pub fn decide(&self, request: &Request) -> Decision {
         match self.decide_inner(request) {
             Ok(d) => d,
-            Err(denial) => Decision::deny(Some(request), denial),
+            Err(denial) => Decision::deny(denial),
         }
     }
 
@@ -268,9 +261,6 @@ impl<'a> Decider<'a> {
             constraints: total.unwrap_or_else(Constraint::always),
             grants,
             denial: None,
-            action: request.action.name.clone(),
-            resource_type: request.resource.ty.clone(),
-            subject: request.subject.reference(),
         })
     }
 
@@ -291,18 +281,24 @@ impl<'a> Decider<'a> {
 
     /// Decides a request document under an identity token (see [`crate::token`]): a rejected
     /// token denies; a verified one supplies the subject, the chain and the scope, and a body
-    /// that contradicts it is denied.
-    pub fn decide_document(&self, json: &serde_json::Value, auth: Auth<'_>) -> Decision {
+    /// that contradicts it is denied. The request decided (when it could be read) is returned
+    /// with the decision, to render it.
+    pub fn decide_document(&self, json: &serde_json::Value, auth: Auth<'_>) -> Decided {
         let parsed = match auth {
             Auth::None => Request::from_json(json),
             Auth::Rejected(e) => {
-                let request = Request::from_json(json).ok();
-                return Decision::deny(request.as_ref(), Denial::Token(e.to_string()));
+                return Decided {
+                    request: Request::from_json(json).ok(),
+                    decision: Decision::deny(Denial::Token(e.to_string())),
+                };
             }
             Auth::Identity(id) => {
                 let mut bound = json.clone();
                 if let Err(e) = crate::token::bind(&mut bound, id) {
-                    return Decision::deny(None, Denial::Token(e.to_string()));
+                    return Decided {
+                        request: None,
+                        decision: Decision::deny(Denial::Token(e.to_string())),
+                    };
                 }
                 Request::from_json(&bound).map(|mut r| {
                     r.scope = id.scope.clone();
@@ -311,22 +307,50 @@ impl<'a> Decider<'a> {
             }
         };
         match parsed {
-            Ok(r) => self.decide(&r),
-            Err(e) => Decision::deny(None, Denial::Malformed(e)),
+            Ok(r) => Decided {
+                decision: self.decide(&r),
+                request: Some(r),
+            },
+            Err(e) => Decided {
+                request: None,
+                decision: Decision::deny(Denial::Malformed(e)),
+            },
         }
     }
 
     /// [`Decider::decide_document`], rendered as the AuthZEN response.
     pub fn respond(&self, json: &serde_json::Value, auth: Auth<'_>) -> serde_json::Value {
-        let decision = self.decide_document(json, auth);
-        response::to_json(self.program, &decision, &self.policy_hash)
+        let decided = self.decide_document(json, auth);
+        response::to_json(self, decided.request.as_ref(), &decided.decision)
     }
 
     /// The response to a document that could not be read at all.
     pub fn malformed(&self, error: RequestError) -> serde_json::Value {
-        let decision = Decision::deny(None, Denial::Malformed(error));
-        response::to_json(self.program, &decision, &self.policy_hash)
+        let decision = Decision::deny(Denial::Malformed(error));
+        response::to_json(self, None, &decision)
     }
+
+    /// Why each permit instance covering `request` for the principal at chain position
+    /// `position` failed, in statement order: the failures of a [`Denial::NoGrant`] this
+    /// decider gave on `request` (with its `position` and `all_false`).
+    pub fn failures(&self, request: &Request, position: usize, all_false: bool) -> Vec<Failure> {
+        let run = procedure::Run::new(
+            self.program,
+            self.model,
+            &self.actions,
+            &self.instances,
+            request,
+        );
+        run.failures(position, all_false)
+    }
+}
+
+/// A decision with the request it was taken on (`None`: the document could not be read as
+/// one), which its rendering reads.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub request: Option<Request>,
+    pub decision: Decision,
 }
 
 /// `total and c`, where `None` is the constraint that always holds.

@@ -1,9 +1,9 @@
 //! The steps of one decision: the forbids that apply, and each chain principal's grants.
 //!
 //! A request is decided without building strings: principals are looked up by their ref
-//! written into a stack buffer, statements and grants are handled by index, and the texts of
-//! a denial (principal refs, statement ids, why each condition failed) are built only when
-//! the request is denied.
+//! written into a stack buffer, statements and grants are handled by index. A principal
+//! without a grant is denied by its chain position alone: why each covering condition failed
+//! ([`Run::failures`]) is worked out again when the denial is rendered.
 
 use super::cond::{self, CondError, Env, Tri};
 use super::index::{covers_kind, ActionIndex, InstanceIndex, PrincipalRuns};
@@ -351,9 +351,8 @@ impl<'a> Run<'a> {
         match residual {
             Some(c) if !c.is_never() => Ok(Granted::Under(c)),
             Some(_) | None => Err(Denial::NoGrant {
-                principal: self.reference(pos),
                 position: pos,
-                failures: self.failures(pos, residual.is_none()),
+                all_false: residual.is_none(),
             }),
         }
     }
@@ -361,7 +360,7 @@ impl<'a> Run<'a> {
     /// Why each covering permit instance of the principal at `pos` whose condition is false
     /// failed; `all_false`: every one of them is known to be (none was residual), and the
     /// conditions are not evaluated again.
-    fn failures(&self, pos: usize, all_false: bool) -> Vec<Failure> {
+    pub fn failures(&self, pos: usize, all_false: bool) -> Vec<Failure> {
         let mut failures = Vec::new();
         let _ = self.each_permit(pos, |_, p, rows| {
             for row in rows {
