@@ -344,7 +344,8 @@ fn print_single(
                 println!("  constraints: {}", decision.constraints);
             }
             if decision.allowed {
-                println!("  grants: {}", decision.grants.join(", "));
+                let ids: Vec<&str> = decide::response::grant_ids(decider, decision).collect();
+                println!("  grants: {}", ids.join(", "));
             }
             println!(
                 "  reason: {}",

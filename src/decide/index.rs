@@ -6,7 +6,7 @@
 
 use crate::eval::{Model, Rows};
 use crate::hash::FastMap;
-use crate::ir::{ActionPat, Hashed, PrincipalMatch, Program, Sym, Value};
+use crate::ir::{ActionPat, Effect, Hashed, PrincipalMatch, Program, Sym, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default)]
@@ -14,14 +14,37 @@ pub struct ActionIndex {
     exact: FastMap<String, Vec<usize>>,
     families: FastMap<String, Vec<usize>>,
     any: Vec<usize>,
-    /// For every action name some statement names exactly: every statement covering it
-    /// (exact, family and `*` patterns), ascending, each once.
-    merged: FastMap<String, Vec<usize>>,
+    /// Whether each statement is a forbid.
+    forbid: Vec<bool>,
+    /// For every action name some statement names exactly: the statements covering it.
+    named: Vec<(String, Covering)>,
+    /// Where each name of `named` is, when there are more than [`FEW`] (fewer are scanned,
+    /// which is faster than hashing the name).
+    by_name: FastMap<String, usize>,
+}
+
+/// Action names an [`ActionIndex`] finds by scanning rather than hashing.
+const FEW: usize = 16;
+
+/// The statements covering an action (exact, family and `*` patterns), whatever the resource
+/// kind, ascending, each once.
+#[derive(Debug, Clone, Default)]
+pub struct Covering {
+    pub all: Vec<usize>,
+    /// The forbids among them.
+    pub forbids: Vec<usize>,
 }
 
 impl ActionIndex {
     pub fn new(program: &Program) -> ActionIndex {
-        let mut ix = ActionIndex::default();
+        let mut ix = ActionIndex {
+            forbid: program
+                .policies
+                .iter()
+                .map(|p| p.effect == Effect::Forbid)
+                .collect(),
+            ..ActionIndex::default()
+        };
         for (i, p) in program.policies.iter().enumerate() {
             for pat in &p.actions {
                 match pat {
@@ -31,17 +54,25 @@ impl ActionIndex {
                 }
             }
         }
-        let merged = ix
-            .exact
-            .keys()
+        let mut names: Vec<&String> = ix.exact.keys().collect();
+        names.sort_unstable();
+        let named: Vec<(String, Covering)> = names
+            .into_iter()
             .map(|a| (a.clone(), ix.collect(a)))
             .collect();
-        ix.merged = merged;
+        if named.len() > FEW {
+            ix.by_name = named
+                .iter()
+                .enumerate()
+                .map(|(k, (a, _))| (a.clone(), k))
+                .collect();
+        }
+        ix.named = named;
         ix
     }
 
-    /// Every statement whose action patterns cover `action`, ascending, each once.
-    fn collect(&self, action: &str) -> Vec<usize> {
+    /// Every statement whose action patterns cover `action`.
+    fn collect(&self, action: &str) -> Covering {
         let mut out: Vec<usize> = Vec::new();
         if let Some(v) = self.exact.get(action) {
             out.extend(v);
@@ -58,16 +89,36 @@ impl ActionIndex {
         out.extend(&self.any);
         out.sort_unstable();
         out.dedup();
-        out
+        let forbids = out
+            .iter()
+            .copied()
+            .filter(|&i| self.forbid.get(i).copied().unwrap_or(false))
+            .collect();
+        Covering { all: out, forbids }
+    }
+
+    /// The statements whose action patterns cover `action`, whatever the resource kind:
+    /// borrowed for the action names the program names exactly, computed for the others.
+    pub fn covering(&self, action: &str) -> Cow<'_, Covering> {
+        let found = if self.by_name.is_empty() {
+            self.named
+                .iter()
+                .find(|(a, _)| a.len() == action.len() && a.as_bytes() == action.as_bytes())
+        } else {
+            self.by_name.get(action).and_then(|&k| self.named.get(k))
+        };
+        match found {
+            Some((_, c)) => Cow::Borrowed(c),
+            None => Cow::Owned(self.collect(action)),
+        }
     }
 
     /// The statements (indices into `program.policies`, ascending) whose action patterns
-    /// cover `action`, whatever the resource kind: borrowed for the action names the program
-    /// names exactly, computed for the others.
+    /// cover `action`, whatever the resource kind.
     pub fn for_action(&self, action: &str) -> Cow<'_, [usize]> {
-        match self.merged.get(action) {
-            Some(v) => Cow::Borrowed(v.as_slice()),
-            None => Cow::Owned(self.collect(action)),
+        match self.covering(action) {
+            Cow::Borrowed(c) => Cow::Borrowed(c.all.as_slice()),
+            Cow::Owned(c) => Cow::Owned(c.all),
         }
     }
 
@@ -367,6 +418,11 @@ impl InstanceIndex {
         policy: usize,
         principal: &PrincipalRuns<'_>,
     ) -> std::slice::ChunksExact<'m, Sym> {
+        let run = principal.runs.iter().find(|r| r.policy as usize == policy);
+        if run.is_none() && self.searched.is_empty() {
+            // (no run, and no statement is searched: no instances)
+            return [].chunks_exact(1);
+        }
         let Some(p) = program.policies.get(policy) else {
             return [].chunks_exact(1);
         };
@@ -375,7 +431,7 @@ impl InstanceIndex {
         if arity == 0 {
             return [].chunks_exact(1);
         }
-        let found = match principal.runs.iter().find(|r| r.policy as usize == policy) {
+        let found = match run {
             Some(r) => {
                 let (start, len) = (r.start as usize, r.len as usize);
                 rows.flat().get(start * arity..(start + len) * arity)

@@ -82,6 +82,56 @@ pub struct Failure {
     pub detail: String,
 }
 
+/// Statements by index into the program's policies, in order; the first few are kept inline.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    inline: [u32; INLINE_GRANTS],
+    /// How many of `inline` are used.
+    len: u8,
+    /// The statements after those inline.
+    spill: Vec<usize>,
+}
+
+/// Statements a [`Grants`] keeps inline.
+const INLINE_GRANTS: usize = 6;
+
+impl Grants {
+    pub fn push(&mut self, i: usize) {
+        let at = usize::from(self.len);
+        match (self.spill.is_empty(), u32::try_from(i)) {
+            (true, Ok(n)) if at < INLINE_GRANTS => {
+                self.inline[at] = n;
+                self.len += 1;
+            }
+            _ => self.spill.push(i),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let n = usize::from(self.len);
+        self.inline[..n]
+            .iter()
+            .map(|&i| i as usize)
+            .chain(self.spill.iter().copied())
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len) + self.spill.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PartialEq for Grants {
+    fn eq(&self, other: &Grants) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Grants {}
+
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -89,9 +139,9 @@ pub struct Decision {
     /// What the enforcement point must still check; `always` for an unconditional allow (and
     /// for a deny).
     pub constraints: Constraint,
-    /// Ids of the permits that allowed, for each chain principal from the original principal
-    /// to the subject (each id once).
-    pub grants: Vec<String>,
+    /// The permits that allowed, for each chain principal from the original principal to the
+    /// subject (each id once; [`Decider::policy_id`] names them).
+    pub grants: Grants,
     /// Ids of the forbids whose negation is part of the constraints.
     pub pending_forbids: Vec<String>,
     /// Set exactly when `allowed` is false.
@@ -103,7 +153,7 @@ impl Decision {
         Decision {
             allowed: false,
             constraints: Constraint::always(),
-            grants: Vec::new(),
+            grants: Grants::default(),
             pending_forbids: Vec::new(),
             denial: Some(denial),
         }
@@ -237,19 +287,17 @@ impl<'a> Decider<'a> {
             });
         }
         // Grants from the original principal to the subject, each once.
-        let mut order: procedure::Small<usize> = procedure::Small::new();
+        let mut grants = Grants::default();
         for pos in (1..request.chain_len()).chain(std::iter::once(0)) {
             for &(_, i) in granted.iter().filter(|(p, _)| *p == pos) {
-                if !order
+                if !grants
                     .iter()
-                    .any(|&j| self.policy_id(j) == self.policy_id(i))
+                    .any(|j| j == i || self.policy_id(j) == self.policy_id(i))
                 {
-                    order.push(i);
+                    grants.push(i);
                 }
             }
         }
-        let mut grants: Vec<String> = Vec::with_capacity(order.len());
-        grants.extend(order.iter().map(|&i| self.policy_id(i).to_string()));
         let total = total.filter(|t| !t.is_always());
         Ok(Decision {
             allowed: true,
@@ -264,8 +312,8 @@ impl<'a> Decider<'a> {
         })
     }
 
-    /// The id of statement `i` (an index the decider took from the program).
-    fn policy_id(&self, i: usize) -> &str {
+    /// The id of statement `i` (an index into the program's policies, as [`Grants`] hold).
+    pub fn policy_id(&self, i: usize) -> &str {
         self.program
             .policies
             .get(i)

@@ -6,7 +6,7 @@
 //! ([`Run::failures`]) is worked out again when the denial is rendered.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::{covers_kind, ActionIndex, InstanceIndex, PrincipalRuns};
+use super::index::{covers_kind, ActionIndex, Covering, InstanceIndex, PrincipalRuns};
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
@@ -28,8 +28,8 @@ pub(super) struct Run<'a> {
     /// The runs of the principals past [`INLINE`].
     more: Vec<PrincipalRuns<'a>>,
     /// Indices into `program.policies` of the statements covering the action (of any
-    /// resource kind: [`Run::statements`] filters by kind).
-    candidates: Cow<'a, [usize]>,
+    /// resource kind: [`Run::statements`] filters by kind), and of the forbids among them.
+    covering: Cow<'a, Covering>,
 }
 
 /// A list whose first [`SMALL`] items are kept inline (the rest spill to the heap).
@@ -127,7 +127,7 @@ impl<'a> Run<'a> {
             request,
             principals,
             more,
-            candidates: actions.for_action(&request.action.name),
+            covering: actions.covering(&request.action.name),
         }
     }
 
@@ -160,7 +160,11 @@ impl<'a> Run<'a> {
     fn statements(&self, effect: Effect) -> impl Iterator<Item = (usize, &'a Policy)> + '_ {
         let program = self.program;
         let kind = self.request.resource.ty.as_str();
-        self.candidates
+        let candidates = match effect {
+            Effect::Forbid => &self.covering.forbids,
+            Effect::Permit => &self.covering.all,
+        };
+        candidates
             .iter()
             .filter_map(move |&i| program.policies.get(i).map(|p| (i, p)))
             .filter(move |(i, p)| p.effect == effect && covers_kind(program, *i, kind))
@@ -208,7 +212,7 @@ impl<'a> Run<'a> {
         // The principal's runs and the candidates are both in statement order: walk them
         // together. (A permit about the request as a whole grants nothing, and has no runs.)
         let kind = self.request.resource.ty.as_str();
-        let mut cands = self.candidates.iter().copied().peekable();
+        let mut cands = self.covering.all.iter().copied().peekable();
         for (i, run) in runs.runs() {
             while cands.next_if(|&c| c < i).is_some() {}
             match cands.peek() {

@@ -107,18 +107,18 @@ pub fn reason_admin(decider: &Decider<'_>, request: Option<&Request>, d: &Decisi
     let n = Names::of(request);
     match &d.denial {
         None if d.constraints.is_always() => {
-            format!("allowed by {}", list(&d.grants))
+            format!("allowed by {}", list(grant_ids(decider, d)))
         }
         None => {
             let mut s = format!(
                 "allowed by {} under constraints: {}",
-                list(&d.grants),
+                list(grant_ids(decider, d)),
                 d.constraints
             );
             if !d.pending_forbids.is_empty() {
                 s.push_str(&format!(
                     " (including the negation of {})",
-                    list(&d.pending_forbids)
+                    list(d.pending_forbids.iter().map(String::as_str))
                 ));
             }
             s
@@ -173,7 +173,7 @@ pub fn reason_admin(decider: &Decider<'_>, request: Option<&Request>, d: &Decisi
             } else {
                 format!(
                     "the grants of the chain leave no values that {} do not forbid",
-                    list(forbids)
+                    list(forbids.iter().map(String::as_str))
                 )
             }
         }
@@ -194,12 +194,23 @@ pub fn reason_admin(decider: &Decider<'_>, request: Option<&Request>, d: &Decisi
     }
 }
 
-fn list(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "nothing".into()
-    } else {
-        ids.join(", ")
+/// The ids of the statements that allowed `d`, a decision of `decider`.
+pub fn grant_ids<'d>(decider: &'d Decider<'_>, d: &'d Decision) -> impl Iterator<Item = &'d str> {
+    d.grants.iter().map(|i| decider.policy_id(i))
+}
+
+fn list<'s>(ids: impl Iterator<Item = &'s str>) -> String {
+    let mut out = String::new();
+    for (n, id) in ids.enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(id);
     }
+    if out.is_empty() {
+        out.push_str("nothing");
+    }
+    out
 }
 
 /// The AuthZEN response to decision `d` of `decider` on `request` (`None`: the document
@@ -210,7 +221,8 @@ pub fn to_json(decider: &Decider<'_>, request: Option<&Request>, d: &Decision) -
         if !d.constraints.is_always() {
             ctx.insert("constraints".into(), d.constraints.to_json());
         }
-        ctx.insert("grants".into(), json!(d.grants));
+        let grants = grant_ids(decider, d).map(Json::from).collect();
+        ctx.insert("grants".into(), Json::Array(grants));
     }
     ctx.insert(
         "reason_user".into(),

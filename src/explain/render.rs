@@ -700,7 +700,11 @@ impl Explainer<'_> {
         m.insert("chain".into(), json!(e.chain));
         m.insert("reason".into(), json!(e.reason));
         if d.allowed {
-            m.insert("grants".into(), json!(d.grants));
+            let ids = d.grants.iter().map(|i| {
+                let id = self.program.policies.get(i).map_or("", |p| p.id.as_str());
+                Json::from(id)
+            });
+            m.insert("grants".into(), Json::Array(ids.collect()));
             m.insert(
                 "principals".into(),
                 Json::Array(e.grants.iter().map(|g| self.grants_json(g)).collect()),
