@@ -202,6 +202,13 @@ impl<'i> PrincipalRuns<'i> {
         self.runs.first().map_or(0, |r| r.policy)
     }
 
+    /// Whether this principal has a run of statement `policy` (an indexed statement's
+    /// instances about it).
+    #[inline]
+    pub fn has(&self, policy: usize) -> bool {
+        self.runs.iter().any(|r| r.policy as usize == policy)
+    }
+
     /// The indexed statements this principal has instances of, ascending (each once), with
     /// where those instances lie ([`InstanceIndex::tuples`]).
     pub fn runs(&self) -> impl Iterator<Item = (usize, Run)> + 'i {

@@ -59,10 +59,6 @@ impl<T: Copy + Default> Small<T> {
         self.len += 1;
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.inline[..self.len.min(SMALL)]
             .iter()
@@ -261,7 +257,13 @@ impl<'a> Run<'a> {
                     }
                 }
                 PrincipalMatch::Chain { .. } => {
+                    let searches = self.instances.searches();
                     for pos in 0..self.request.chain_len() {
+                        // (most principals have no instance of a forbid: that is found in
+                        // their few runs)
+                        if !searches && !self.principal(pos).is_some_and(|r| r.has(i)) {
+                            continue;
+                        }
                         for row in self.instances(i, p, pos) {
                             self.forbid_instance(i, p, Some(pos), row, &mut pending)?;
                         }
@@ -309,13 +311,15 @@ impl<'a> Run<'a> {
 
     /// What the principal at chain position `pos` is granted: the OR of its covering permit
     /// instances' conditions; the indices of the permits that are not false are appended to
-    /// `ids` as `(pos, statement)`, each once. A principal with nothing is the denial, with
-    /// every covering statement's failure.
+    /// `ids` as `(pos, statement)`, each once. A principal with nothing is the denial (why
+    /// each covering statement failed is listed when it is rendered: [`Run::failures`]).
     pub fn grants(&self, pos: usize, ids: &mut Small<(usize, usize)>) -> Result<Granted, Denial> {
         let mut always = false;
         let mut residual: Option<Constraint> = None;
-        let from = ids.len();
         self.each_permit(pos, |i, p, rows| {
+            // (each statement comes once: its index is pushed at its first instance that is
+            // not false)
+            let mut pushed = false;
             for row in rows {
                 let env = self.env(Some(pos), row);
                 let error = |error| Denial::Error {
@@ -343,8 +347,9 @@ impl<'a> Run<'a> {
                         residual = Some(r);
                     }
                 }
-                if !ids.iter().skip(from).any(|&(_, j)| j == i) {
+                if !pushed {
                     ids.push((pos, i));
+                    pushed = true;
                 }
             }
             Ok(())
