@@ -6,11 +6,11 @@
 //! ([`Run::failures`]) is worked out again when the denial is rendered.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::{covers_kind, ActionIndex, Covering, InstanceIndex, PrincipalRuns};
+use super::index::{covers_kind, same, ActionIndex, Covering, InstanceIndex, PrincipalRuns};
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
-use crate::ir::{Effect, Interner, Policy, PrincipalMatch, Program, Sym};
+use crate::ir::{Effect, Hashed, Interner, Policy, PrincipalMatch, Program, Sym};
 use crate::source::Span;
 use std::borrow::Cow;
 
@@ -82,27 +82,41 @@ impl<'a> Run<'a> {
     ) -> Run<'a> {
         let mut principals = [PrincipalRuns::default(); INLINE];
         let mut more = Vec::new();
-        if request.chain_len() <= INLINE {
-            // Every ref hashed and the memory its lookup starts with read first, so that
-            // those reads (likely uncached) are fetched together rather than one after the
-            // other.
-            let mut texts: [RefText; INLINE] = Default::default();
-            for (text, p) in texts.iter_mut().zip(request.chain()) {
-                text.set(p);
+        let short_refs = request.chain_len() <= INLINE
+            && request
+                .chain()
+                .map(|p| p.ty.len() + 1 + p.id.len())
+                .sum::<usize>()
+                <= REFS;
+        if short_refs {
+            // The refs written one after another, every ref hashed and the memory its lookup
+            // starts with read first, so that those reads (likely uncached) are fetched
+            // together rather than one after the other.
+            let mut buf = [0u8; REFS];
+            let mut ends = [0usize; INLINE];
+            let mut at = 0;
+            for (end, p) in ends.iter_mut().zip(request.chain()) {
+                at = write_ref(&mut buf, at, p);
+                *end = at;
             }
             let n = request.chain_len();
-            let mut keys = [Interner::hashed(&[]); INLINE];
+            let mut keys: [Option<Hashed<'_>>; INLINE] = [None; INLINE];
             let mut touched = 0;
-            for (key, text) in keys.iter_mut().zip(&texts[..n]) {
-                *key = Interner::hashed(text.as_bytes());
-                touched ^= instances.touch(program, *key);
+            let mut start = 0;
+            for (key, &end) in keys.iter_mut().zip(&ends[..n]) {
+                let k = Interner::hashed(buf.get(start..end).unwrap_or_default());
+                start = end;
+                touched ^= instances.touch(program, k);
+                *key = Some(k);
             }
             std::hint::black_box(touched);
             // The same for the principals' runs, which the slots locate.
             let mut touched = 0;
             for (slot, key) in principals.iter_mut().zip(&keys[..n]) {
-                *slot = instances.principal(program, *key);
-                touched ^= slot.touch();
+                if let Some(key) = key {
+                    *slot = instances.principal(program, *key);
+                    touched ^= slot.touch();
+                }
             }
             std::hint::black_box(touched);
         } else {
@@ -175,7 +189,9 @@ impl<'a> Run<'a> {
             self.principal(pos),
         ) {
             (PrincipalMatch::Chain { ty }, Some(principal), Some(runs))
-                if ty.as_ref().is_none_or(|t| *t == principal.ty) =>
+                if ty
+                    .as_ref()
+                    .is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes())) =>
             {
                 Some(runs)
             }
@@ -222,7 +238,9 @@ impl<'a> Run<'a> {
             let covers = p.effect == Effect::Permit
                 && covers_kind(self.program, i, kind)
                 && match &p.principal {
-                    PrincipalMatch::Chain { ty } => ty.as_ref().is_none_or(|t| *t == principal.ty),
+                    PrincipalMatch::Chain { ty } => ty
+                        .as_ref()
+                        .is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes())),
                     PrincipalMatch::Request => false,
                 };
             if covers {
@@ -394,6 +412,27 @@ impl<'a> Run<'a> {
 
 /// Refs of at most this many bytes are written on the stack for a lookup.
 const SHORT: usize = 64;
+
+/// The refs of a chain of at most [`INLINE`] principals are written on the stack, one after
+/// another, when they take at most this many bytes together.
+const REFS: usize = INLINE * SHORT;
+
+/// Writes the ref `type:id` of `p` into `buf` from `at`, and returns where it ends; `buf` must
+/// have room for it (`at` is returned, and nothing written, when it has not).
+fn write_ref(buf: &mut [u8], at: usize, p: &Principal) -> usize {
+    let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
+    let end = at + ty.len() + 1 + id.len();
+    let Some(out) = buf.get_mut(at..end) else {
+        return at;
+    };
+    let (head, rest) = out.split_at_mut(ty.len());
+    head.copy_from_slice(ty);
+    if let Some((colon, tail)) = rest.split_first_mut() {
+        *colon = b':';
+        tail.copy_from_slice(id);
+    }
+    end
+}
 
 /// A principal's ref `type:id`, written out for a lookup.
 struct RefText {
