@@ -476,3 +476,75 @@ impl RefText {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::decide::{Decider, Denial, Principal, Request};
+    use crate::eval::{self, EvalConfig};
+    use serde_json::json;
+
+    /// Decides `work` for `subject` on behalf of `chain` (ids of `user`s), under a policy
+    /// where the users `ok` lists may work.
+    fn decide(ok: &[String], subject: &str, chain: &[String]) -> Option<Denial> {
+        let mut policy = String::from(
+            "rel ok(principal: string)\n\
+             @id(\"work\") permit principal P to work if ok(P);\n",
+        );
+        for id in ok {
+            policy.push_str(&format!("ok(\"user:{id}\").\n"));
+        }
+        let compiled = crate::load::compile_str("t.ztp", &policy);
+        let program = compiled.program.expect("the test policy checks");
+        let input = eval::input_model(&program, &[]);
+        let model = eval::evaluate(&program, &input, &EvalConfig::default()).expect("evaluates");
+        let decider = Decider::new(&program, &model);
+        let request = Request::from_json(&json!({
+            "subject": {"type": "user", "id": subject},
+            "action": {"name": "work"},
+            "resource": {"type": "thing"},
+        }))
+        .map(|mut r| {
+            r.on_behalf_of = chain.iter().map(|id| Principal::new("user", id)).collect();
+            r
+        })
+        .expect("a well-formed request");
+        let d = decider.decide(&request);
+        assert_eq!(d.allowed, d.denial.is_none());
+        d.denial
+    }
+
+    #[test]
+    fn long_refs_and_long_chains_are_looked_up_like_short_ones() {
+        let long = |c: char| c.to_string().repeat(70);
+        let ids: Vec<String> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(['p', 'q', 'r', 's', 't'].map(long))
+            .collect();
+        let (short, longs) = ids.split_at(6);
+        // A ref past the stack buffer for one ref, and chains past its total.
+        assert_eq!(decide(&ids, &"x".repeat(300), &[]).map(|_| ()), Some(()));
+        let mut with_x = ids.clone();
+        with_x.push("x".repeat(300));
+        assert_eq!(decide(&with_x, &"x".repeat(300), &[]), None);
+        assert_eq!(decide(&ids, &longs[0], &longs[1..4]), None);
+        assert_eq!(decide(&ids, &longs[0], &longs[1..]), None);
+        // Chains longer than the principals looked up together.
+        assert_eq!(decide(&ids, "a", &short[1..]), None);
+        for missing in 1..short.len() {
+            let mut chain = short[1..].to_vec();
+            chain[missing - 1] = "nobody".into();
+            match decide(&ids, "a", &chain) {
+                Some(Denial::NoGrant { position, .. }) => assert_eq!(position, missing),
+                other => panic!("{missing}: {other:?}"),
+            }
+            let mut chain = longs[1..].to_vec();
+            let at = missing.min(chain.len());
+            chain[at - 1] = "nobody".into();
+            match decide(&ids, &longs[0], &chain) {
+                Some(Denial::NoGrant { position, .. }) => assert_eq!(position, at),
+                other => panic!("{missing}: {other:?}"),
+            }
+        }
+    }
+}
