@@ -773,6 +773,7 @@ impl Fast {
         for (pos, p) in probes.iter_mut().enumerate().take(n) {
             let e = q.chain_at(pos)?;
             *p = c.strings.locate_principal(e.ty, e.id)?;
+            c.strings.prefetch(p);
         }
         if let Some(scope) = q.scope {
             if !scope.iter().any(|p| p.matches(q.action)) {

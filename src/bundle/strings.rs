@@ -467,7 +467,7 @@ impl Strings {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn short_probe(&self, text: u128, len: usize) -> Probe {
         let key = short_key(text, len);
         Probe {
@@ -479,7 +479,7 @@ impl Strings {
 
     /// [`Strings::locate`] for a chain principal, or `None` when the principal is malformed
     /// (an empty type or id, or a type holding `:`); a short type is packed once for both.
-    #[inline]
+    #[inline(always)]
     pub fn locate_principal(&self, ty: &str, id: &str) -> Option<Probe> {
         const COLONS: u128 = u128::from_le_bytes([b':'; 16]);
         let (tyb, idb) = (ty.as_bytes(), id.as_bytes());
@@ -503,7 +503,7 @@ impl Strings {
 
     /// A short string from its home slot: its key compared as two words per slot, up to the
     /// first free slot.
-    #[inline]
+    #[inline(always)]
     fn find_short(&self, p: &Probe) -> Option<Found> {
         let mut i = p.home;
         loop {
@@ -535,8 +535,17 @@ impl Strings {
         }
     }
 
-    /// The principal `type:id` located by `p`.
+    /// Starts fetching the home slot of `p`, so that the memory [`Strings::find_ref`] starts
+    /// with arrives while other work goes on.
     #[inline]
+    pub fn prefetch(&self, p: &Probe) {
+        if let Some(s) = self.slots.get(p.home) {
+            crate::mem::prefetch(s);
+        }
+    }
+
+    /// The principal `type:id` located by `p`.
+    #[inline(always)]
     pub fn find_ref(&self, p: &Probe, ty: &str, id: &str) -> Option<Found> {
         if p.hi >> 56 != u64::from(LONG) {
             return self.find_short(p);
