@@ -506,6 +506,9 @@ fn shadows(paths: &[&[String]]) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// Most principal types with a [`TypeKey`].
+const MAX_TYPE_KEYS: usize = 8;
+
 /// A principal type, ready to start a principal's key.
 #[derive(Debug, Clone, Copy)]
 struct TypeKey {
@@ -704,9 +707,12 @@ impl Fast {
                 key_types.push(t);
             }
         }
+        // (Scanned per principal, so kept short: a type left out is checked as an unknown
+        // one, with the same result.)
         let type_keys = key_types
             .iter()
             .filter(|t| !t.is_empty() && t.len() < strings::SHORT)
+            .take(MAX_TYPE_KEYS)
             .map(|t| {
                 let packed = strings::pack(t.as_bytes());
                 TypeKey {
