@@ -220,18 +220,23 @@ fn authzen_vectors_decide_the_same_from_the_bundle() {
     );
 }
 
-/// A random request over the corpus policy: known and unknown principals, chains of up to
-/// three, actions named exactly, by family only or not at all, and attributes present,
-/// absent, or of the wrong type.
+/// A random request over the corpus policy: known and unknown principals (of unknown types,
+/// with refs too long to be kept inline, with a `:` in the type), chains of up to three,
+/// actions named exactly, by family only or not at all, and attributes present, absent, or of
+/// the wrong type.
 fn random_request(rng: &mut StdRng, users: usize) -> Json {
     let principal = |rng: &mut StdRng| -> Json {
         let i = rng.random_range(0..users + 3);
-        match rng.random_range(0..10) {
-            0..=4 => {
+        match rng.random_range(0..40) {
+            0..=19 => {
                 json!({"type": "user", "id": format!("u{i}"), "properties": {"level": rng.random_range(0..5)}})
             }
-            5..=8 => json!({"type": "agent", "id": format!("a{i}")}),
-            _ => json!({"type": "agent", "id": "a-special"}),
+            20..=34 => json!({"type": "agent", "id": format!("a{i}")}),
+            35 => json!({"type": "agent", "id": "a-special"}),
+            36 => json!({"type": "robot", "id": format!("u{i}")}),
+            37 => json!({"type": "user", "id": format!("u{i}-of-the-night-shift")}),
+            38 => json!({"type": "user:u", "id": format!("{i}")}),
+            _ => json!({"type": "us", "id": format!("er:u{i}")}),
         }
     };
     let subject = principal(rng);
@@ -301,6 +306,61 @@ fn random_request(rng: &mut StdRng, users: usize) -> Json {
     }
     json!({"subject": subject, "action": {"name": action, "properties": aprops},
            "resource": resource, "context": context})
+}
+
+/// Principals of a type no statement names, with refs too long to keep inline, or whose
+/// type holds `:`, as subjects and in chains: the bundle decides as the source does, and the
+/// fast path answers those it can find.
+#[test]
+fn unusual_principals_decide_the_same_from_the_bundle() {
+    let c = compile_text(CORPUS_POLICY, &corpus_data(12));
+    let decider = Decider::new(&c.program, &c.model).with_policy_hash(c.hash.clone());
+    let bundle = c.bundle();
+    let p = |ty: &str, id: &str| json!({"type": ty, "id": id});
+    let read = |subject: Json, chain: Vec<Json>| {
+        json!({"subject": subject, "action": {"name": "orders.read", "properties": {"amount": 10}},
+               "resource": {"type": "order", "id": "o-1", "properties": {"region": "EU"}},
+               "context": {"on_behalf_of": chain, "risk": 1}})
+    };
+    let cases = [
+        // `robot:u1` is a tier1 member; `robot:u5` is suspended; `robot:u2` is no member.
+        (read(p("robot", "u1"), vec![]), true),
+        (read(p("robot", "u5"), vec![]), false),
+        (read(p("robot", "u2"), vec![]), false),
+        (read(p("agent", "a1"), vec![p("robot", "u1")]), true),
+        (
+            read(p("robot", "u1"), vec![p("user", "u0-of-the-night-shift")]),
+            true,
+        ),
+        // A tier2 member with a ref longer than a slot holds inline.
+        (read(p("user", "u6-of-the-night-shift"), vec![]), true),
+        (read(p("user", "u7-of-the-night-shift"), vec![]), false),
+        // `user:u:1` and `us:er:u1` are no principal of the data (`user:u1` is).
+        (read(p("user:u", "1"), vec![]), false),
+        (read(p("us", "er:u1"), vec![]), false),
+        (read(p("user", "u1"), vec![p("user:u", "1")]), false),
+    ];
+    let mut fast = 0;
+    for (k, (request, allow)) in cases.iter().enumerate() {
+        fast += usize::from(check_request(
+            &decider,
+            &bundle,
+            request,
+            None,
+            &format!("unusual[{k}]"),
+        ));
+        let d = decider.decide_json(request);
+        assert_eq!(
+            d["decision"],
+            json!(allow),
+            "unusual[{k}]: {request} -> {d}"
+        );
+    }
+    assert!(
+        fast >= 8,
+        "the fast path answered only {fast} of {}",
+        cases.len()
+    );
 }
 
 #[test]

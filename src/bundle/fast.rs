@@ -480,9 +480,9 @@ pub struct Fast {
     /// Resource kinds and principal types statements name.
     kinds: Vec<Box<str>>,
     types: Vec<Box<str>>,
-    /// The types short enough to start a principal of at most [`strings::SHORT`] bytes: (code,
-    /// `type:` packed, the mask of its bytes).
-    type_keys: Vec<(u32, u128, u128)>,
+    /// The principals' types (and the types statements name) short enough to start a
+    /// principal of at most [`strings::SHORT`] bytes.
+    type_keys: Vec<TypeKey>,
     rows: Vec<FRows>,
     attributes: Vec<Attr>,
     principal_attributes: Vec<Vec<String>>,
@@ -504,6 +504,21 @@ fn shadows(paths: &[&[String]]) -> Vec<Vec<u32>> {
                 .collect()
         })
         .collect()
+}
+
+/// Most principal types with a [`TypeKey`].
+const MAX_TYPE_KEYS: usize = 8;
+
+/// A principal type, ready to start a principal's key.
+#[derive(Debug, Clone, Copy)]
+struct TypeKey {
+    /// Its index in [`Fast::types`] (`NONE` when no statement names it).
+    code: u32,
+    /// The type packed ([`strings::pack`]) and its length.
+    packed: u128,
+    len: usize,
+    /// `type:` packed.
+    prefix: u128,
 }
 
 /// The position of `s` in `list`, or `NONE`.
@@ -678,14 +693,34 @@ impl Fast {
         // `*` matches names that no exact name or family matches; `"*"` is no action name.
         let any_list = list_of("*");
         let plans = Plans::new(c, &lists, &cands);
-        let type_keys = types
+        // The types of the principals in the table (the bundle's prefixes), and those that
+        // statements name: every principal that can be found has a type among them.
+        let mut key_types: Vec<&str> = c
+            .strings
+            .prefixes()
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.len() < strings::SHORT)
-            .map(|(i, t)| {
-                let n = t.len() + 1;
-                let key = strings::pack(t.as_bytes()) | (u128::from(b':') << (8 * t.len()));
-                (i as u32, key, u128::MAX >> (128 - 8 * n))
+            .filter_map(|p| p.strip_suffix(':'))
+            .filter(|t| !t.contains(':'))
+            .collect();
+        for t in &types {
+            if !key_types.contains(&&**t) {
+                key_types.push(t);
+            }
+        }
+        // (Scanned per principal, so kept short: a type left out is checked as an unknown
+        // one, with the same result.)
+        let type_keys = key_types
+            .iter()
+            .filter(|t| !t.is_empty() && t.len() < strings::SHORT)
+            .take(MAX_TYPE_KEYS)
+            .map(|t| {
+                let packed = strings::pack(t.as_bytes());
+                TypeKey {
+                    code: code_of(&types, t),
+                    packed,
+                    len: t.len(),
+                    prefix: packed | (u128::from(b':') << (8 * t.len())),
+                }
             })
             .collect();
         Ok(Fast {
@@ -712,6 +747,19 @@ impl Fast {
         self.plans = None;
     }
 
+    /// The key of principal type `ty`, when it is short and known.
+    #[inline(always)]
+    fn type_key(&self, ty: &str) -> Option<&TypeKey> {
+        let b = ty.as_bytes();
+        if b.len() >= strings::SHORT {
+            return None;
+        }
+        let packed = strings::pack(b);
+        self.type_keys
+            .iter()
+            .find(|k| k.packed == packed && k.len == b.len())
+    }
+
     /// The symbol of a value, if the bundle holds it.
     fn sym_of(&self, c: &Contents, v: V<'_>) -> Option<u32> {
         match v {
@@ -726,7 +774,7 @@ impl Fast {
     }
 
     /// The candidate list of an action, and its number.
-    #[inline]
+    #[inline(always)]
     fn candidates(&self, action: &str) -> (u32, List) {
         let l = match self.actions.get(action) {
             Some(l) => l,
@@ -770,9 +818,23 @@ impl Fast {
         // rather than one after the other. A malformed principal (an empty type or id, or a
         // type holding `:`) leaves the request to the staged decider.
         let mut probes = [Probe::default(); N];
-        for (pos, p) in probes.iter_mut().enumerate().take(n) {
+        let mut types = [NONE; N];
+        for pos in 0..n {
             let e = q.chain_at(pos)?;
-            *p = c.strings.locate_principal(e.ty, e.id)?;
+            // A known type starts a key known to be well formed; any other type is checked
+            // (no principal of the table has it, so it is not found).
+            let known = self.type_key(e.ty);
+            let located = known.and_then(|k| c.strings.locate_after(k.prefix, k.len + 1, e.id));
+            let (probe, ty) = match (located, known) {
+                (Some(p), Some(k)) => (p, k.code),
+                _ => (
+                    c.strings.locate_principal(e.ty, e.id)?,
+                    known.map_or_else(|| code_of(&self.types, e.ty), |k| k.code),
+                ),
+            };
+            c.strings.prefetch(&probe);
+            probes[pos] = probe;
+            types[pos] = ty;
         }
         if let Some(scope) = q.scope {
             if !scope.iter().any(|p| p.matches(q.action)) {
@@ -785,22 +847,10 @@ impl Fast {
             sym: NONE,
             profile: NO_PROFILE,
         }; N];
-        let mut types = [NONE; N];
         for pos in 0..n {
             let e = q.chain_at(pos)?;
             if let Some(f) = c.strings.find_ref(&probes[pos], e.ty, e.id) {
                 found[pos] = f;
-            }
-            if !self.types.is_empty() {
-                types[pos] = match probes[pos].short_text() {
-                    // A short principal: its text starts with `type:` (its type holds no `:`).
-                    Some(text) => self
-                        .type_keys
-                        .iter()
-                        .find(|&&(_, key, mask)| text & mask == key)
-                        .map_or(NONE, |&(code, _, _)| code),
-                    None => code_of(&self.types, e.ty),
-                };
             }
         }
         // The list's permit plans, when the bundle has them.

@@ -465,7 +465,12 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
         b.push(gap, pre, rest, profile).map_err(|m| s.error(m))?;
     }
     let table = b.finish().map_err(|m| s.error(m))?;
-    Ok((table, max_profile, principals))
+    // (UTF-8: each was read with `Reader::str`)
+    let prefixes = prefixes
+        .iter()
+        .map(|p| Box::from(String::from_utf8_lossy(p)))
+        .collect();
+    Ok((table.with_prefixes(prefixes), max_profile, principals))
 }
 
 fn root(s: &mut Reader<'_>) -> Result<AttrRoot, BundleError> {

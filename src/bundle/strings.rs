@@ -259,16 +259,6 @@ pub struct Probe {
     home: usize,
 }
 
-impl Probe {
-    /// The bytes of a string of at most [`SHORT`] bytes, zero padded (`None` for a longer
-    /// one).
-    #[inline]
-    pub fn short_text(&self) -> Option<u128> {
-        let key = u128::from(self.lo) | (u128::from(self.hi) << 64);
-        (self.hi >> 56 != u64::from(LONG)).then_some(key & !(0xff << 120))
-    }
-}
-
 /// Every string of a bundle, by symbol, in an open-addressing table that finds them by hash.
 #[derive(Debug, Clone, Default)]
 pub struct Strings {
@@ -280,6 +270,8 @@ pub struct Strings {
     at: Vec<u32>,
     /// Strings longer than [`SHORT`], back to back.
     arena: Vec<u8>,
+    /// Every `type:` that strings start with (the bundle's prefixes), when known.
+    prefixes: Vec<Box<str>>,
 }
 
 /// Builds a [`Strings`] from the strings in table order with their gaps, as the build step
@@ -302,6 +294,7 @@ impl StringsBuilder {
                 homes,
                 at: Vec::with_capacity(n),
                 arena: Vec::new(),
+                prefixes: Vec::new(),
             },
             n,
             next: 0,
@@ -365,6 +358,17 @@ impl StringsBuilder {
 }
 
 impl Strings {
+    /// The `type:` prefixes that strings start with, as the bundle lists them.
+    pub fn prefixes(&self) -> &[Box<str>] {
+        &self.prefixes
+    }
+
+    /// The table, knowing the prefixes its strings start with.
+    pub fn with_prefixes(mut self, prefixes: Vec<Box<str>>) -> Strings {
+        self.prefixes = prefixes;
+        self
+    }
+
     /// Builds a table from strings with their profiles, in any order (for tests and tools):
     /// returns the table and, for each input, its symbol.
     pub fn from_unordered(items: &[(&str, u32)]) -> Result<(Strings, Vec<u32>), BundleError> {
@@ -467,7 +471,7 @@ impl Strings {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn short_probe(&self, text: u128, len: usize) -> Probe {
         let key = short_key(text, len);
         Probe {
@@ -479,7 +483,7 @@ impl Strings {
 
     /// [`Strings::locate`] for a chain principal, or `None` when the principal is malformed
     /// (an empty type or id, or a type holding `:`); a short type is packed once for both.
-    #[inline]
+    #[inline(always)]
     pub fn locate_principal(&self, ty: &str, id: &str) -> Option<Probe> {
         const COLONS: u128 = u128::from_le_bytes([b':'; 16]);
         let (tyb, idb) = (ty.as_bytes(), id.as_bytes());
@@ -501,9 +505,23 @@ impl Strings {
         Some(self.short_probe(text, len))
     }
 
+    /// [`Strings::locate_principal`] for a principal whose type is known to be well formed:
+    /// `prefix` is `type:` packed, `prefix_len` its length. `None` when the id is empty or the
+    /// ref is longer than [`SHORT`] bytes (the caller then takes `locate_principal`).
+    #[inline(always)]
+    pub fn locate_after(&self, prefix: u128, prefix_len: usize, id: &str) -> Option<Probe> {
+        let idb = id.as_bytes();
+        let len = prefix_len + idb.len();
+        if idb.is_empty() || len > SHORT {
+            return None;
+        }
+        // `len <= SHORT`, so the id's bytes end below the key's top byte.
+        Some(self.short_probe(prefix | (pack(idb) << (8 * prefix_len)), len))
+    }
+
     /// A short string from its home slot: its key compared as two words per slot, up to the
     /// first free slot.
-    #[inline]
+    #[inline(always)]
     fn find_short(&self, p: &Probe) -> Option<Found> {
         let mut i = p.home;
         loop {
@@ -535,8 +553,17 @@ impl Strings {
         }
     }
 
-    /// The principal `type:id` located by `p`.
+    /// Starts fetching the home slot of `p`, so that the memory [`Strings::find_ref`] starts
+    /// with arrives while other work goes on.
     #[inline]
+    pub fn prefetch(&self, p: &Probe) {
+        if let Some(s) = self.slots.get(p.home) {
+            crate::mem::prefetch(s);
+        }
+    }
+
+    /// The principal `type:id` located by `p`.
+    #[inline(always)]
     pub fn find_ref(&self, p: &Probe, ty: &str, id: &str) -> Option<Found> {
         if p.hi >> 56 != u64::from(LONG) {
             return self.find_short(p);

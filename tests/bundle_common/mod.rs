@@ -127,6 +127,17 @@ pub fn corpus_data(users: usize) -> String {
                 .or_default()
                 .push(format!("[\"user:u{i}\"]"));
         }
+        // Principals of a type no statement names, and with refs too long to keep inline.
+        if i % 4 == 1 {
+            rel.entry("member")
+                .or_default()
+                .push(format!("[\"robot:u{i}\",\"{role}\"]"));
+        }
+        if i % 6 == 0 {
+            rel.entry("member")
+                .or_default()
+                .push(format!("[\"user:u{i}-of-the-night-shift\",\"tier2\"]"));
+        }
         rel.entry("bot_of")
             .or_default()
             .push(format!("[\"agent:a{i}\",\"user:u{i}\"]"));
@@ -140,6 +151,9 @@ pub fn corpus_data(users: usize) -> String {
     rel.entry("suspended")
         .or_default()
         .push("[\"agent:a2\"]".into());
+    rel.entry("suspended")
+        .or_default()
+        .push("[\"robot:u5\"]".into());
     for r in 0..10 {
         rel.entry("record_dept")
             .or_default()

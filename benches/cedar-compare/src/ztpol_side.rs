@@ -101,6 +101,7 @@ pub fn decide(b: &Bundle, s: Slots, p: &Pre) -> bool {
 }
 
 /// Whether the fast path alone answers the request (`None`: the staged decider must).
+#[allow(dead_code)] // used by zprof
 pub fn fast_only(b: &Bundle, s: Slots, p: &Pre) -> Option<bool> {
     with_query(s, p, |q| b.decide_fast(q).map(|v| v.allowed))
 }
