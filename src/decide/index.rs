@@ -16,6 +16,8 @@ pub struct ActionIndex {
     any: Vec<usize>,
     /// Whether each statement is a forbid.
     forbid: Vec<bool>,
+    /// For each statement, the first statement with the same id.
+    first_with_id: Vec<usize>,
     /// For every action name some statement names exactly: the statements covering it.
     named: Vec<(String, Covering)>,
     /// Where each name of `named` is, when there are more than [`FEW`] (fewer are scanned,
@@ -45,6 +47,13 @@ impl ActionIndex {
                 .collect(),
             ..ActionIndex::default()
         };
+        let mut firsts: FastMap<&str, usize> = FastMap::default();
+        ix.first_with_id = program
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| *firsts.entry(p.id.as_str()).or_insert(i))
+            .collect();
         for (i, p) in program.policies.iter().enumerate() {
             for pat in &p.actions {
                 match pat {
@@ -111,6 +120,17 @@ impl ActionIndex {
             Some((_, c)) => Cow::Borrowed(c),
             None => Cow::Owned(self.collect(action)),
         }
+    }
+
+    /// Whether statements `i` and `j` have the same id.
+    #[inline]
+    pub fn same_id(&self, i: usize, j: usize) -> bool {
+        i == j
+            || match (self.first_with_id.get(i), self.first_with_id.get(j)) {
+                (Some(a), Some(b)) => a == b,
+                // (not statements of the program)
+                _ => false,
+            }
     }
 
     /// The statements (indices into `program.policies`, ascending) whose action patterns

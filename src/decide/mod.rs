@@ -107,6 +107,17 @@ impl Grants {
         }
     }
 
+    /// Whether `f` holds for some statement.
+    pub fn any(&self, mut f: impl FnMut(usize) -> bool) -> bool {
+        let n = usize::from(self.len);
+        for &i in self.inline.get(..n).unwrap_or_default() {
+            if f(i as usize) {
+                return true;
+            }
+        }
+        self.spill.iter().any(|&i| f(i))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         let n = usize::from(self.len);
         self.inline[..n]
@@ -290,10 +301,7 @@ impl<'a> Decider<'a> {
         let mut grants = Grants::default();
         for pos in (1..request.chain_len()).chain(std::iter::once(0)) {
             for &(_, i) in granted.iter().filter(|(p, _)| *p == pos) {
-                if !grants
-                    .iter()
-                    .any(|j| j == i || self.policy_id(j) == self.policy_id(i))
-                {
+                if !grants.any(|j| self.actions.same_id(i, j)) {
                     grants.push(i);
                 }
             }
