@@ -120,7 +120,9 @@ impl Grants {
 
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         let n = usize::from(self.len);
-        self.inline[..n]
+        self.inline
+            .get(..n)
+            .unwrap_or_default()
             .iter()
             .map(|&i| i as usize)
             .chain(self.spill.iter().copied())
@@ -432,4 +434,31 @@ pub enum Auth<'t> {
     Identity(&'t crate::token::Identity),
     /// A token that was not accepted: every request is denied.
     Rejected(&'t crate::token::TokenError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grants;
+
+    #[test]
+    fn grants_keep_their_order_past_those_inline() {
+        let mut g = Grants::default();
+        assert!(g.is_empty());
+        let items = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+        for &i in &items {
+            g.push(i);
+        }
+        assert_eq!(g.iter().collect::<Vec<_>>(), items);
+        assert_eq!(g.len(), items.len());
+        assert!(g.any(|i| i == 6) && !g.any(|i| i == 7));
+        // A statement index past `u32` goes after the others, and so do those that follow.
+        let big = usize::try_from(u64::from(u32::MAX) + 1).unwrap_or(usize::MAX);
+        let mut h = Grants::default();
+        for i in [7, big, 8] {
+            h.push(i);
+        }
+        assert_eq!(h.iter().collect::<Vec<_>>(), [7, big, 8]);
+        assert_ne!(g, h);
+        assert_eq!(h.clone(), h);
+    }
 }

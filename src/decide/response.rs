@@ -201,13 +201,15 @@ pub fn grant_ids<'d>(decider: &'d Decider<'_>, d: &'d Decision) -> impl Iterator
 
 fn list<'s>(ids: impl Iterator<Item = &'s str>) -> String {
     let mut out = String::new();
-    for (n, id) in ids.enumerate() {
+    let mut n = 0;
+    for id in ids {
         if n > 0 {
             out.push_str(", ");
         }
         out.push_str(id);
+        n += 1;
     }
-    if out.is_empty() {
+    if n == 0 {
         out.push_str("nothing");
     }
     out
