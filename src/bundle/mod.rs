@@ -372,7 +372,7 @@ impl Bundle {
                 let request = self.fast.to_request(query);
                 Answer::Full(Box::new(match request {
                     Ok(r) => self.decide_request(&r),
-                    Err(e) => Decision::deny(None, crate::decide::Denial::Malformed(e)),
+                    Err(e) => Decision::deny(crate::decide::Denial::Malformed(e)),
                 }))
             }
         }

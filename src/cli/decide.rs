@@ -161,14 +161,15 @@ fn serve(
                 let err = decide::RequestError::new("request", format!("not JSON: {e}"));
                 print_single(
                     decider,
-                    &Decision::deny(None, decide::Denial::Malformed(err)),
+                    None,
+                    &Decision::deny(decide::Denial::Malformed(err)),
                     format,
                 );
                 return EXIT_ERROR;
             }
         };
-        let decision = decider.decide_document(&json, auth);
-        print_single(decider, &decision, format);
+        let decide::Decided { request, decision } = decider.decide_document(&json, auth);
+        print_single(decider, request.as_ref(), &decision, format);
         if disagrees(&json, &decision) {
             return EXIT_ERROR;
         }
@@ -192,11 +193,11 @@ fn serve(
     };
     let mismatches = std::cell::Cell::new(0usize);
     let respond = |j: &Json| {
-        let decision = decider.decide_document(j, auth);
+        let decide::Decided { request, decision } = decider.decide_document(j, auth);
         if disagrees(j, &decision) {
             mismatches.set(mismatches.get() + 1);
         }
-        decide::response::to_json(decider.program(), &decision, decider.policy_hash())
+        decide::response::to_json(decider, request.as_ref(), &decision)
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -321,11 +322,15 @@ fn pretty(json: &Json, format: Format) -> String {
     }
 }
 
-fn print_single(decider: &Decider<'_>, decision: &Decision, format: Format) {
-    let program = decider.program();
+fn print_single(
+    decider: &Decider<'_>,
+    request: Option<&decide::Request>,
+    decision: &Decision,
+    format: Format,
+) {
     match format {
         Format::Json => {
-            let resp = decide::response::to_json(program, decision, decider.policy_hash());
+            let resp = decide::response::to_json(decider, request, decision);
             println!("{resp}");
         }
         Format::Human => {
@@ -339,15 +344,16 @@ fn print_single(decider: &Decider<'_>, decision: &Decision, format: Format) {
                 println!("  constraints: {}", decision.constraints);
             }
             if decision.allowed {
-                println!("  grants: {}", decision.grants.join(", "));
+                let ids: Vec<&str> = decide::response::grant_ids(decider, decision).collect();
+                println!("  grants: {}", ids.join(", "));
             }
             println!(
                 "  reason: {}",
-                decide::response::reason_admin(program, decision)
+                decide::response::reason_admin(decider, request, decision)
             );
             println!(
                 "  reason for the agent: {}",
-                decide::response::reason_user(decision)
+                decide::response::reason_user(request, decision)
             );
             println!("  policy: {}", decider.policy_hash());
         }

@@ -57,7 +57,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
         Ok(json) => explainer.explain_document(&json, auth),
         Err(e) => {
             let err = decide::RequestError::new("request", format!("not JSON: {e}"));
-            explainer.explain_decision(None, Decision::deny(None, Denial::Malformed(err)))
+            explainer.explain_decision(None, Decision::deny(Denial::Malformed(err)))
         }
     };
     let explanation = match result {

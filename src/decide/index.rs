@@ -6,7 +6,7 @@
 
 use crate::eval::{Model, Rows};
 use crate::hash::FastMap;
-use crate::ir::{ActionPat, Hashed, PrincipalMatch, Program, Sym, Value};
+use crate::ir::{ActionPat, Effect, Hashed, PrincipalMatch, Program, Sym, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default)]
@@ -14,14 +14,46 @@ pub struct ActionIndex {
     exact: FastMap<String, Vec<usize>>,
     families: FastMap<String, Vec<usize>>,
     any: Vec<usize>,
-    /// For every action name some statement names exactly: every statement covering it
-    /// (exact, family and `*` patterns), ascending, each once.
-    merged: FastMap<String, Vec<usize>>,
+    /// Whether each statement is a forbid.
+    forbid: Vec<bool>,
+    /// For each statement, the first statement with the same id.
+    first_with_id: Vec<usize>,
+    /// For every action name some statement names exactly: the statements covering it.
+    named: Vec<(String, Covering)>,
+    /// Where each name of `named` is, when there are more than [`FEW`] (fewer are scanned,
+    /// which is faster than hashing the name).
+    by_name: FastMap<String, usize>,
+}
+
+/// Action names an [`ActionIndex`] finds by scanning rather than hashing.
+const FEW: usize = 16;
+
+/// The statements covering an action (exact, family and `*` patterns), whatever the resource
+/// kind, ascending, each once.
+#[derive(Debug, Clone, Default)]
+pub struct Covering {
+    pub all: Vec<usize>,
+    /// The forbids among them.
+    pub forbids: Vec<usize>,
 }
 
 impl ActionIndex {
     pub fn new(program: &Program) -> ActionIndex {
-        let mut ix = ActionIndex::default();
+        let mut ix = ActionIndex {
+            forbid: program
+                .policies
+                .iter()
+                .map(|p| p.effect == Effect::Forbid)
+                .collect(),
+            ..ActionIndex::default()
+        };
+        let mut firsts: FastMap<&str, usize> = FastMap::default();
+        ix.first_with_id = program
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| *firsts.entry(p.id.as_str()).or_insert(i))
+            .collect();
         for (i, p) in program.policies.iter().enumerate() {
             for pat in &p.actions {
                 match pat {
@@ -31,17 +63,25 @@ impl ActionIndex {
                 }
             }
         }
-        let merged = ix
-            .exact
-            .keys()
+        let mut names: Vec<&String> = ix.exact.keys().collect();
+        names.sort_unstable();
+        let named: Vec<(String, Covering)> = names
+            .into_iter()
             .map(|a| (a.clone(), ix.collect(a)))
             .collect();
-        ix.merged = merged;
+        if named.len() > FEW {
+            ix.by_name = named
+                .iter()
+                .enumerate()
+                .map(|(k, (a, _))| (a.clone(), k))
+                .collect();
+        }
+        ix.named = named;
         ix
     }
 
-    /// Every statement whose action patterns cover `action`, ascending, each once.
-    fn collect(&self, action: &str) -> Vec<usize> {
+    /// Every statement whose action patterns cover `action`.
+    fn collect(&self, action: &str) -> Covering {
         let mut out: Vec<usize> = Vec::new();
         if let Some(v) = self.exact.get(action) {
             out.extend(v);
@@ -58,16 +98,47 @@ impl ActionIndex {
         out.extend(&self.any);
         out.sort_unstable();
         out.dedup();
-        out
+        let forbids = out
+            .iter()
+            .copied()
+            .filter(|&i| self.forbid.get(i).copied().unwrap_or(false))
+            .collect();
+        Covering { all: out, forbids }
+    }
+
+    /// The statements whose action patterns cover `action`, whatever the resource kind:
+    /// borrowed for the action names the program names exactly, computed for the others.
+    pub fn covering(&self, action: &str) -> Cow<'_, Covering> {
+        let found = if self.by_name.is_empty() {
+            self.named
+                .iter()
+                .find(|(a, _)| same(a.as_bytes(), action.as_bytes()))
+        } else {
+            self.by_name.get(action).and_then(|&k| self.named.get(k))
+        };
+        match found {
+            Some((_, c)) => Cow::Borrowed(c),
+            None => Cow::Owned(self.collect(action)),
+        }
+    }
+
+    /// Whether statements `i` and `j` have the same id.
+    #[inline]
+    pub fn same_id(&self, i: usize, j: usize) -> bool {
+        i == j
+            || match (self.first_with_id.get(i), self.first_with_id.get(j)) {
+                (Some(a), Some(b)) => a == b,
+                // (not statements of the program)
+                _ => false,
+            }
     }
 
     /// The statements (indices into `program.policies`, ascending) whose action patterns
-    /// cover `action`, whatever the resource kind: borrowed for the action names the program
-    /// names exactly, computed for the others.
+    /// cover `action`, whatever the resource kind.
     pub fn for_action(&self, action: &str) -> Cow<'_, [usize]> {
-        match self.merged.get(action) {
-            Some(v) => Cow::Borrowed(v.as_slice()),
-            None => Cow::Owned(self.collect(action)),
+        match self.covering(action) {
+            Cow::Borrowed(c) => Cow::Borrowed(c.all.as_slice()),
+            Cow::Owned(c) => Cow::Owned(c.all),
         }
     }
 
@@ -84,10 +155,35 @@ impl ActionIndex {
 
 /// Whether statement `i` covers resources of kind `kind`.
 pub fn covers_kind(program: &Program, i: usize, kind: &str) -> bool {
-    program
-        .policies
-        .get(i)
-        .is_some_and(|p| p.resources.is_empty() || p.resources.iter().any(|r| r == kind))
+    program.policies.get(i).is_some_and(|p| {
+        p.resources.is_empty()
+            || p.resources
+                .iter()
+                .any(|r| same(r.as_bytes(), kind.as_bytes()))
+    })
+}
+
+/// Whether two byte strings are equal. Short ones (most refs, kinds and keys are) are compared
+/// a word at a time in place, rather than by a call to the library's comparison.
+#[inline]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    /// The `N` bytes of `s` from `at`, as a word.
+    #[inline]
+    fn word<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
+        s.get(at..at + N).and_then(|w| w.try_into().ok())
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        // Two words that overlap when `n` is less than twice a word.
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// The instances of every statement about chain principals, by principal. The instance
@@ -149,6 +245,13 @@ impl<'i> PrincipalRuns<'i> {
     #[inline]
     pub fn touch(&self) -> u32 {
         self.runs.first().map_or(0, |r| r.policy)
+    }
+
+    /// Whether this principal has a run of statement `policy` (an indexed statement's
+    /// instances about it).
+    #[inline]
+    pub fn has(&self, policy: usize) -> bool {
+        self.runs.iter().any(|r| r.policy as usize == policy)
     }
 
     /// The indexed statements this principal has instances of, ascending (each once), with
@@ -306,7 +409,7 @@ impl InstanceIndex {
                 continue;
             };
             let text = at + 2..at + 2 + usize::from(len);
-            if self.names.get(text) == Some(key.bytes()) {
+            if self.names.get(text).is_some_and(|t| same(t, key.bytes())) {
                 return PrincipalRuns {
                     runs: self
                         .runs
@@ -367,6 +470,11 @@ impl InstanceIndex {
         policy: usize,
         principal: &PrincipalRuns<'_>,
     ) -> std::slice::ChunksExact<'m, Sym> {
+        let run = principal.runs.iter().find(|r| r.policy as usize == policy);
+        if run.is_none() && self.searched.is_empty() {
+            // (no run, and no statement is searched: no instances)
+            return [].chunks_exact(1);
+        }
         let Some(p) = program.policies.get(policy) else {
             return [].chunks_exact(1);
         };
@@ -375,7 +483,7 @@ impl InstanceIndex {
         if arity == 0 {
             return [].chunks_exact(1);
         }
-        let found = match principal.runs.iter().find(|r| r.policy as usize == policy) {
+        let found = match run {
             Some(r) => {
                 let (start, len) = (r.start as usize, r.len as usize);
                 rows.flat().get(start * arity..(start + len) * arity)
@@ -427,6 +535,27 @@ mod tests {
                 i
             })
             .collect()
+    }
+
+    #[test]
+    fn same_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|b| b'a' + b % 26).collect();
+        let mut checked = 0;
+        for n in 0..base.len() {
+            let a = &base[..n];
+            // Equal, each byte changed in turn, and every other length.
+            assert!(same(a, a), "{n}");
+            for k in 0..n {
+                let mut b = a.to_vec();
+                b[k] ^= 0x20;
+                assert!(!same(a, &b), "{n} {k}");
+                checked += 1;
+            }
+            for m in 0..base.len() {
+                assert_eq!(same(a, &base[..m]), n == m, "{n} {m}");
+            }
+        }
+        assert!(checked > 700);
     }
 
     #[test]

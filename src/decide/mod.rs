@@ -45,14 +45,15 @@ pub enum Denial {
     Token(String),
     /// A token's scope does not include the action.
     Scope,
-    /// A chain principal holds no grant for the request.
+    /// A chain principal holds no grant for the request. Its ref and why each covering
+    /// statement failed ([`Decider::failures`]) are read from the request when the denial is
+    /// rendered, not when it is decided.
     NoGrant {
-        /// Principal ref.
-        principal: String,
         /// Chain position (0 is the subject).
         position: usize,
-        /// The statements that cover the request for this principal and why each failed.
-        failures: Vec<Failure>,
+        /// Every covering permit instance's condition was false (none was residual): the
+        /// failures are then listed without evaluating the conditions again.
+        all_false: bool,
     },
     /// A forbid applies.
     Forbidden {
@@ -73,13 +74,76 @@ pub enum Denial {
     },
 }
 
-/// A covering statement whose condition failed, and why.
+/// A covering statement whose condition failed, and why (from [`Decider::failures`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub id: String,
     /// `action.amount <= 200 failed: 350`
     pub detail: String,
 }
+
+/// Statements by index into the program's policies, in order; the first few are kept inline.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    inline: [u32; INLINE_GRANTS],
+    /// How many of `inline` are used.
+    len: u8,
+    /// The statements after those inline.
+    spill: Vec<usize>,
+}
+
+/// Statements a [`Grants`] keeps inline.
+const INLINE_GRANTS: usize = 6;
+
+impl Grants {
+    pub fn push(&mut self, i: usize) {
+        let at = usize::from(self.len);
+        match (self.spill.is_empty(), u32::try_from(i)) {
+            (true, Ok(n)) if at < INLINE_GRANTS => {
+                self.inline[at] = n;
+                self.len += 1;
+            }
+            _ => self.spill.push(i),
+        }
+    }
+
+    /// Whether `f` holds for some statement.
+    pub fn any(&self, mut f: impl FnMut(usize) -> bool) -> bool {
+        let n = usize::from(self.len);
+        for &i in self.inline.get(..n).unwrap_or_default() {
+            if f(i as usize) {
+                return true;
+            }
+        }
+        self.spill.iter().any(|&i| f(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let n = usize::from(self.len);
+        self.inline
+            .get(..n)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| i as usize)
+            .chain(self.spill.iter().copied())
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len) + self.spill.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PartialEq for Grants {
+    fn eq(&self, other: &Grants) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Grants {}
 
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,31 +152,23 @@ pub struct Decision {
     /// What the enforcement point must still check; `always` for an unconditional allow (and
     /// for a deny).
     pub constraints: Constraint,
-    /// Ids of the permits that allowed, for each chain principal from the original principal
-    /// to the subject (each id once).
-    pub grants: Vec<String>,
+    /// The permits that allowed, for each chain principal from the original principal to the
+    /// subject (each id once; [`Decider::policy_id`] names them).
+    pub grants: Grants,
     /// Ids of the forbids whose negation is part of the constraints.
     pub pending_forbids: Vec<String>,
     /// Set exactly when `allowed` is false.
     pub denial: Option<Denial>,
-    /// The action and resource kind of the request, for messages.
-    pub action: String,
-    pub resource_type: String,
-    /// The subject's principal ref, for messages.
-    pub subject: String,
 }
 
 impl Decision {
-    pub fn deny(request: Option<&Request>, denial: Denial) -> Decision {
+    pub fn deny(denial: Denial) -> Decision {
         Decision {
             allowed: false,
             constraints: Constraint::always(),
-            grants: Vec::new(),
+            grants: Grants::default(),
             pending_forbids: Vec::new(),
             denial: Some(denial),
-            action: request.map(|r| r.action.name.clone()).unwrap_or_default(),
-            resource_type: request.map(|r| r.resource.ty.clone()).unwrap_or_default(),
-            subject: request.map(|r| r.subject.reference()).unwrap_or_default(),
         }
     }
 
@@ -199,7 +255,7 @@ impl<'a> Decider<'a> {
     pub fn decide(&self, request: &Request) -> Decision {
         match self.decide_inner(request) {
             Ok(d) => d,
-            Err(denial) => Decision::deny(Some(request), denial),
+            Err(denial) => Decision::deny(denial),
         }
     }
 
@@ -244,19 +300,14 @@ impl<'a> Decider<'a> {
             });
         }
         // Grants from the original principal to the subject, each once.
-        let mut order: procedure::Small<usize> = procedure::Small::new();
+        let mut grants = Grants::default();
         for pos in (1..request.chain_len()).chain(std::iter::once(0)) {
             for &(_, i) in granted.iter().filter(|(p, _)| *p == pos) {
-                if !order
-                    .iter()
-                    .any(|&j| self.policy_id(j) == self.policy_id(i))
-                {
-                    order.push(i);
+                if !grants.any(|j| self.actions.same_id(i, j)) {
+                    grants.push(i);
                 }
             }
         }
-        let mut grants: Vec<String> = Vec::with_capacity(order.len());
-        grants.extend(order.iter().map(|&i| self.policy_id(i).to_string()));
         let total = total.filter(|t| !t.is_always());
         Ok(Decision {
             allowed: true,
@@ -268,14 +319,11 @@ impl<'a> Decider<'a> {
             constraints: total.unwrap_or_else(Constraint::always),
             grants,
             denial: None,
-            action: request.action.name.clone(),
-            resource_type: request.resource.ty.clone(),
-            subject: request.subject.reference(),
         })
     }
 
-    /// The id of statement `i` (an index the decider took from the program).
-    fn policy_id(&self, i: usize) -> &str {
+    /// The id of statement `i` (an index into the program's policies, as [`Grants`] hold).
+    pub fn policy_id(&self, i: usize) -> &str {
         self.program
             .policies
             .get(i)
@@ -291,18 +339,24 @@ impl<'a> Decider<'a> {
 
     /// Decides a request document under an identity token (see [`crate::token`]): a rejected
     /// token denies; a verified one supplies the subject, the chain and the scope, and a body
-    /// that contradicts it is denied.
-    pub fn decide_document(&self, json: &serde_json::Value, auth: Auth<'_>) -> Decision {
+    /// that contradicts it is denied. The request decided (when it could be read) is returned
+    /// with the decision, to render it.
+    pub fn decide_document(&self, json: &serde_json::Value, auth: Auth<'_>) -> Decided {
         let parsed = match auth {
             Auth::None => Request::from_json(json),
             Auth::Rejected(e) => {
-                let request = Request::from_json(json).ok();
-                return Decision::deny(request.as_ref(), Denial::Token(e.to_string()));
+                return Decided {
+                    request: Request::from_json(json).ok(),
+                    decision: Decision::deny(Denial::Token(e.to_string())),
+                };
             }
             Auth::Identity(id) => {
                 let mut bound = json.clone();
                 if let Err(e) = crate::token::bind(&mut bound, id) {
-                    return Decision::deny(None, Denial::Token(e.to_string()));
+                    return Decided {
+                        request: None,
+                        decision: Decision::deny(Denial::Token(e.to_string())),
+                    };
                 }
                 Request::from_json(&bound).map(|mut r| {
                     r.scope = id.scope.clone();
@@ -311,22 +365,50 @@ impl<'a> Decider<'a> {
             }
         };
         match parsed {
-            Ok(r) => self.decide(&r),
-            Err(e) => Decision::deny(None, Denial::Malformed(e)),
+            Ok(r) => Decided {
+                decision: self.decide(&r),
+                request: Some(r),
+            },
+            Err(e) => Decided {
+                request: None,
+                decision: Decision::deny(Denial::Malformed(e)),
+            },
         }
     }
 
     /// [`Decider::decide_document`], rendered as the AuthZEN response.
     pub fn respond(&self, json: &serde_json::Value, auth: Auth<'_>) -> serde_json::Value {
-        let decision = self.decide_document(json, auth);
-        response::to_json(self.program, &decision, &self.policy_hash)
+        let decided = self.decide_document(json, auth);
+        response::to_json(self, decided.request.as_ref(), &decided.decision)
     }
 
     /// The response to a document that could not be read at all.
     pub fn malformed(&self, error: RequestError) -> serde_json::Value {
-        let decision = Decision::deny(None, Denial::Malformed(error));
-        response::to_json(self.program, &decision, &self.policy_hash)
+        let decision = Decision::deny(Denial::Malformed(error));
+        response::to_json(self, None, &decision)
     }
+
+    /// Why each permit instance covering `request` for the principal at chain position
+    /// `position` failed, in statement order: the failures of a [`Denial::NoGrant`] this
+    /// decider gave on `request` (with its `position` and `all_false`).
+    pub fn failures(&self, request: &Request, position: usize, all_false: bool) -> Vec<Failure> {
+        let run = procedure::Run::new(
+            self.program,
+            self.model,
+            &self.actions,
+            &self.instances,
+            request,
+        );
+        run.failures(position, all_false)
+    }
+}
+
+/// A decision with the request it was taken on (`None`: the document could not be read as
+/// one), which its rendering reads.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub request: Option<Request>,
+    pub decision: Decision,
 }
 
 /// `total and c`, where `None` is the constraint that always holds.
@@ -352,4 +434,31 @@ pub enum Auth<'t> {
     Identity(&'t crate::token::Identity),
     /// A token that was not accepted: every request is denied.
     Rejected(&'t crate::token::TokenError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grants;
+
+    #[test]
+    fn grants_keep_their_order_past_those_inline() {
+        let mut g = Grants::default();
+        assert!(g.is_empty());
+        let items = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+        for &i in &items {
+            g.push(i);
+        }
+        assert_eq!(g.iter().collect::<Vec<_>>(), items);
+        assert_eq!(g.len(), items.len());
+        assert!(g.any(|i| i == 6) && !g.any(|i| i == 7));
+        // A statement index past `u32` goes after the others, and so do those that follow.
+        let big = usize::try_from(u64::from(u32::MAX) + 1).unwrap_or(usize::MAX);
+        let mut h = Grants::default();
+        for i in [7, big, 8] {
+            h.push(i);
+        }
+        assert_eq!(h.iter().collect::<Vec<_>>(), [7, big, 8]);
+        assert_ne!(g, h);
+        assert_eq!(h.clone(), h);
+    }
 }

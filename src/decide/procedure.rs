@@ -1,16 +1,16 @@
 //! The steps of one decision: the forbids that apply, and each chain principal's grants.
 //!
 //! A request is decided without building strings: principals are looked up by their ref
-//! written into a stack buffer, statements and grants are handled by index, and the texts of
-//! a denial (principal refs, statement ids, why each condition failed) are built only when
-//! the request is denied.
+//! written into a stack buffer, statements and grants are handled by index. A principal
+//! without a grant is denied by its chain position alone: why each covering condition failed
+//! ([`Run::failures`]) is worked out again when the denial is rendered.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::{covers_kind, ActionIndex, InstanceIndex, PrincipalRuns};
+use super::index::{covers_kind, same, ActionIndex, Covering, InstanceIndex, PrincipalRuns};
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
-use crate::ir::{Effect, Interner, Policy, PrincipalMatch, Program, Sym};
+use crate::ir::{Effect, Hashed, Interner, Policy, PrincipalMatch, Program, Sym};
 use crate::source::Span;
 use std::borrow::Cow;
 
@@ -28,8 +28,8 @@ pub(super) struct Run<'a> {
     /// The runs of the principals past [`INLINE`].
     more: Vec<PrincipalRuns<'a>>,
     /// Indices into `program.policies` of the statements covering the action (of any
-    /// resource kind: [`Run::statements`] filters by kind).
-    candidates: Cow<'a, [usize]>,
+    /// resource kind: [`Run::statements`] filters by kind), and of the forbids among them.
+    covering: Cow<'a, Covering>,
 }
 
 /// A list whose first [`SMALL`] items are kept inline (the rest spill to the heap).
@@ -59,10 +59,6 @@ impl<T: Copy + Default> Small<T> {
         self.len += 1;
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.inline[..self.len.min(SMALL)]
             .iter()
@@ -86,27 +82,41 @@ impl<'a> Run<'a> {
     ) -> Run<'a> {
         let mut principals = [PrincipalRuns::default(); INLINE];
         let mut more = Vec::new();
-        if request.chain_len() <= INLINE {
-            // Every ref hashed and the memory its lookup starts with read first, so that
-            // those reads (likely uncached) are fetched together rather than one after the
-            // other.
-            let mut texts: [RefText; INLINE] = Default::default();
-            for (text, p) in texts.iter_mut().zip(request.chain()) {
-                text.set(p);
+        let short_refs = request.chain_len() <= INLINE
+            && request
+                .chain()
+                .map(|p| p.ty.len() + 1 + p.id.len())
+                .sum::<usize>()
+                <= REFS;
+        if short_refs {
+            // The refs written one after another, every ref hashed and the memory its lookup
+            // starts with read first, so that those reads (likely uncached) are fetched
+            // together rather than one after the other.
+            let mut buf = [0u8; REFS];
+            let mut ends = [0usize; INLINE];
+            let mut at = 0;
+            for (end, p) in ends.iter_mut().zip(request.chain()) {
+                at = write_ref(&mut buf, at, p);
+                *end = at;
             }
             let n = request.chain_len();
-            let mut keys = [Interner::hashed(&[]); INLINE];
+            let mut keys: [Option<Hashed<'_>>; INLINE] = [None; INLINE];
             let mut touched = 0;
-            for (key, text) in keys.iter_mut().zip(&texts[..n]) {
-                *key = Interner::hashed(text.as_bytes());
-                touched ^= instances.touch(program, *key);
+            let mut start = 0;
+            for (key, &end) in keys.iter_mut().zip(&ends[..n]) {
+                let k = Interner::hashed(buf.get(start..end).unwrap_or_default());
+                start = end;
+                touched ^= instances.touch(program, k);
+                *key = Some(k);
             }
             std::hint::black_box(touched);
             // The same for the principals' runs, which the slots locate.
             let mut touched = 0;
             for (slot, key) in principals.iter_mut().zip(&keys[..n]) {
-                *slot = instances.principal(program, *key);
-                touched ^= slot.touch();
+                if let Some(key) = key {
+                    *slot = instances.principal(program, *key);
+                    touched ^= slot.touch();
+                }
             }
             std::hint::black_box(touched);
         } else {
@@ -127,7 +137,7 @@ impl<'a> Run<'a> {
             request,
             principals,
             more,
-            candidates: actions.for_action(&request.action.name),
+            covering: actions.covering(&request.action.name),
         }
     }
 
@@ -160,7 +170,11 @@ impl<'a> Run<'a> {
     fn statements(&self, effect: Effect) -> impl Iterator<Item = (usize, &'a Policy)> + '_ {
         let program = self.program;
         let kind = self.request.resource.ty.as_str();
-        self.candidates
+        let candidates = match effect {
+            Effect::Forbid => &self.covering.forbids,
+            Effect::Permit => &self.covering.all,
+        };
+        candidates
             .iter()
             .filter_map(move |&i| program.policies.get(i).map(|p| (i, p)))
             .filter(move |(i, p)| p.effect == effect && covers_kind(program, *i, kind))
@@ -175,7 +189,9 @@ impl<'a> Run<'a> {
             self.principal(pos),
         ) {
             (PrincipalMatch::Chain { ty }, Some(principal), Some(runs))
-                if ty.as_ref().is_none_or(|t| *t == principal.ty) =>
+                if ty
+                    .as_ref()
+                    .is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes())) =>
             {
                 Some(runs)
             }
@@ -208,7 +224,7 @@ impl<'a> Run<'a> {
         // The principal's runs and the candidates are both in statement order: walk them
         // together. (A permit about the request as a whole grants nothing, and has no runs.)
         let kind = self.request.resource.ty.as_str();
-        let mut cands = self.candidates.iter().copied().peekable();
+        let mut cands = self.covering.all.iter().copied().peekable();
         for (i, run) in runs.runs() {
             while cands.next_if(|&c| c < i).is_some() {}
             match cands.peek() {
@@ -222,7 +238,9 @@ impl<'a> Run<'a> {
             let covers = p.effect == Effect::Permit
                 && covers_kind(self.program, i, kind)
                 && match &p.principal {
-                    PrincipalMatch::Chain { ty } => ty.as_ref().is_none_or(|t| *t == principal.ty),
+                    PrincipalMatch::Chain { ty } => ty
+                        .as_ref()
+                        .is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes())),
                     PrincipalMatch::Request => false,
                 };
             if covers {
@@ -257,7 +275,13 @@ impl<'a> Run<'a> {
                     }
                 }
                 PrincipalMatch::Chain { .. } => {
+                    let searches = self.instances.searches();
                     for pos in 0..self.request.chain_len() {
+                        // (most principals have no instance of a forbid: that is found in
+                        // their few runs)
+                        if !searches && !self.principal(pos).is_some_and(|r| r.has(i)) {
+                            continue;
+                        }
                         for row in self.instances(i, p, pos) {
                             self.forbid_instance(i, p, Some(pos), row, &mut pending)?;
                         }
@@ -305,13 +329,15 @@ impl<'a> Run<'a> {
 
     /// What the principal at chain position `pos` is granted: the OR of its covering permit
     /// instances' conditions; the indices of the permits that are not false are appended to
-    /// `ids` as `(pos, statement)`, each once. A principal with nothing is the denial, with
-    /// every covering statement's failure.
+    /// `ids` as `(pos, statement)`, each once. A principal with nothing is the denial (why
+    /// each covering statement failed is listed when it is rendered: [`Run::failures`]).
     pub fn grants(&self, pos: usize, ids: &mut Small<(usize, usize)>) -> Result<Granted, Denial> {
         let mut always = false;
         let mut residual: Option<Constraint> = None;
-        let from = ids.len();
         self.each_permit(pos, |i, p, rows| {
+            // (each statement comes once: its index is pushed at its first instance that is
+            // not false)
+            let mut pushed = false;
             for row in rows {
                 let env = self.env(Some(pos), row);
                 let error = |error| Denial::Error {
@@ -339,8 +365,9 @@ impl<'a> Run<'a> {
                         residual = Some(r);
                     }
                 }
-                if !ids.iter().skip(from).any(|&(_, j)| j == i) {
+                if !pushed {
                     ids.push((pos, i));
+                    pushed = true;
                 }
             }
             Ok(())
@@ -351,9 +378,8 @@ impl<'a> Run<'a> {
         match residual {
             Some(c) if !c.is_never() => Ok(Granted::Under(c)),
             Some(_) | None => Err(Denial::NoGrant {
-                principal: self.reference(pos),
                 position: pos,
-                failures: self.failures(pos, residual.is_none()),
+                all_false: residual.is_none(),
             }),
         }
     }
@@ -361,7 +387,7 @@ impl<'a> Run<'a> {
     /// Why each covering permit instance of the principal at `pos` whose condition is false
     /// failed; `all_false`: every one of them is known to be (none was residual), and the
     /// conditions are not evaluated again.
-    fn failures(&self, pos: usize, all_false: bool) -> Vec<Failure> {
+    pub fn failures(&self, pos: usize, all_false: bool) -> Vec<Failure> {
         let mut failures = Vec::new();
         let _ = self.each_permit(pos, |_, p, rows| {
             for row in rows {
@@ -386,6 +412,27 @@ impl<'a> Run<'a> {
 
 /// Refs of at most this many bytes are written on the stack for a lookup.
 const SHORT: usize = 64;
+
+/// The refs of a chain of at most [`INLINE`] principals are written on the stack, one after
+/// another, when they take at most this many bytes together.
+const REFS: usize = INLINE * SHORT;
+
+/// Writes the ref `type:id` of `p` into `buf` from `at`, and returns where it ends; `buf` must
+/// have room for it (`at` is returned, and nothing written, when it has not).
+fn write_ref(buf: &mut [u8], at: usize, p: &Principal) -> usize {
+    let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
+    let end = at + ty.len() + 1 + id.len();
+    let Some(out) = buf.get_mut(at..end) else {
+        return at;
+    };
+    let (head, rest) = out.split_at_mut(ty.len());
+    head.copy_from_slice(ty);
+    if let Some((colon, tail)) = rest.split_first_mut() {
+        *colon = b':';
+        tail.copy_from_slice(id);
+    }
+    end
+}
 
 /// A principal's ref `type:id`, written out for a lookup.
 struct RefText {
@@ -426,6 +473,78 @@ impl RefText {
         match self.short.get(..self.len) {
             Some(b) => b,
             None => self.long.as_bytes(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decide::{Decider, Denial, Principal, Request};
+    use crate::eval::{self, EvalConfig};
+    use serde_json::json;
+
+    /// Decides `work` for `subject` on behalf of `chain` (ids of `user`s), under a policy
+    /// where the users `ok` lists may work.
+    fn decide(ok: &[String], subject: &str, chain: &[String]) -> Option<Denial> {
+        let mut policy = String::from(
+            "rel ok(principal: string)\n\
+             @id(\"work\") permit principal P to work if ok(P);\n",
+        );
+        for id in ok {
+            policy.push_str(&format!("ok(\"user:{id}\").\n"));
+        }
+        let compiled = crate::load::compile_str("t.ztp", &policy);
+        let program = compiled.program.expect("the test policy checks");
+        let input = eval::input_model(&program, &[]);
+        let model = eval::evaluate(&program, &input, &EvalConfig::default()).expect("evaluates");
+        let decider = Decider::new(&program, &model);
+        let request = Request::from_json(&json!({
+            "subject": {"type": "user", "id": subject},
+            "action": {"name": "work"},
+            "resource": {"type": "thing"},
+        }))
+        .map(|mut r| {
+            r.on_behalf_of = chain.iter().map(|id| Principal::new("user", id)).collect();
+            r
+        })
+        .expect("a well-formed request");
+        let d = decider.decide(&request);
+        assert_eq!(d.allowed, d.denial.is_none());
+        d.denial
+    }
+
+    #[test]
+    fn long_refs_and_long_chains_are_looked_up_like_short_ones() {
+        let long = |c: char| c.to_string().repeat(70);
+        let ids: Vec<String> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(['p', 'q', 'r', 's', 't'].map(long))
+            .collect();
+        let (short, longs) = ids.split_at(6);
+        // A ref past the stack buffer for one ref, and chains past its total.
+        assert_eq!(decide(&ids, &"x".repeat(300), &[]).map(|_| ()), Some(()));
+        let mut with_x = ids.clone();
+        with_x.push("x".repeat(300));
+        assert_eq!(decide(&with_x, &"x".repeat(300), &[]), None);
+        assert_eq!(decide(&ids, &longs[0], &longs[1..4]), None);
+        assert_eq!(decide(&ids, &longs[0], &longs[1..]), None);
+        // Chains longer than the principals looked up together.
+        assert_eq!(decide(&ids, "a", &short[1..]), None);
+        for missing in 1..short.len() {
+            let mut chain = short[1..].to_vec();
+            chain[missing - 1] = "nobody".into();
+            match decide(&ids, "a", &chain) {
+                Some(Denial::NoGrant { position, .. }) => assert_eq!(position, missing),
+                other => panic!("{missing}: {other:?}"),
+            }
+            let mut chain = longs[1..].to_vec();
+            let at = missing.min(chain.len());
+            chain[at - 1] = "nobody".into();
+            match decide(&ids, &longs[0], &chain) {
+                Some(Denial::NoGrant { position, .. }) => assert_eq!(position, at),
+                other => panic!("{missing}: {other:?}"),
+            }
         }
     }
 }

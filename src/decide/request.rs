@@ -306,7 +306,9 @@ fn json_path<'r>(map: &'r Map<String, Json>, path: &[String]) -> AttrRef<'r> {
 fn field<'r>(map: &'r Map<String, Json>, key: &str) -> Option<&'r Json> {
     const SCAN: usize = 8;
     if map.len() <= SCAN {
-        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        map.iter()
+            .find(|(k, _)| super::index::same(k.as_bytes(), key.as_bytes()))
+            .map(|(_, v)| v)
     } else {
         map.get(key)
     }

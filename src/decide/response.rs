@@ -11,7 +11,7 @@
 //! `reason_user` is safe to show the agent: it names no statement, no other principal and no
 //! data; `reason_admin` names the failing principal, statement ids, condition text and values.
 
-use super::{cond, Decision, Denial};
+use super::{cond, Decider, Decision, Denial, Request};
 use crate::ir::Program;
 use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
@@ -43,9 +43,36 @@ pub fn policy_hash(program: &Program, data: &[(&str, &[u8])]) -> String {
     out
 }
 
-/// The reason safe to show the agent.
-pub fn reason_user(d: &Decision) -> String {
-    let what = format!("`{}` on `{}`", d.action, d.resource_type);
+/// The action, resource kind and subject ref of a request, for messages (empty without one).
+struct Names<'r> {
+    action: &'r str,
+    resource_type: &'r str,
+    request: Option<&'r Request>,
+}
+
+impl<'r> Names<'r> {
+    fn of(request: Option<&'r Request>) -> Names<'r> {
+        Names {
+            action: request.map_or("", |r| r.action.name.as_str()),
+            resource_type: request.map_or("", |r| r.resource.ty.as_str()),
+            request,
+        }
+    }
+
+    /// The ref of the principal at chain position `pos`.
+    fn principal(&self, pos: usize) -> String {
+        self.request
+            .and_then(|r| r.chain_at(pos))
+            .map(|p| p.reference())
+            .unwrap_or_default()
+    }
+}
+
+/// The reason safe to show the agent; `request` is the request `d` was taken on (`None`: the
+/// document could not be read as one).
+pub fn reason_user(request: Option<&Request>, d: &Decision) -> String {
+    let n = Names::of(request);
+    let what = format!("`{}` on `{}`", n.action, n.resource_type);
     match &d.denial {
         None if d.constraints.is_always() => format!("allowed: {what}"),
         None => format!(
@@ -53,9 +80,12 @@ pub fn reason_user(d: &Decision) -> String {
         ),
         Some(Denial::Malformed(e)) => format!("the request is malformed: {e}"),
         Some(Denial::Token(_)) => "the identity token was not accepted".into(),
-        Some(Denial::Scope) => format!("denied: the token's scope does not include `{}`", d.action),
+        Some(Denial::Scope) => format!("denied: the token's scope does not include `{}`", n.action),
         Some(Denial::NoGrant { position: 0, .. }) => {
-            format!("denied: `{}` is not permitted to perform {what}", d.subject)
+            format!(
+                "denied: `{}` is not permitted to perform {what}",
+                n.principal(0)
+            )
         }
         Some(Denial::NoGrant { .. }) => {
             format!("denied: the principal this call is made on behalf of does not permit {what}")
@@ -70,34 +100,41 @@ pub fn reason_user(d: &Decision) -> String {
     }
 }
 
-/// The reason for administrators: principals, statement ids, conditions and values.
-pub fn reason_admin(program: &Program, d: &Decision) -> String {
+/// The reason for administrators: principals, statement ids, conditions and values. `d` is a
+/// decision of `decider` on `request` (`None`: the document could not be read as one).
+pub fn reason_admin(decider: &Decider<'_>, request: Option<&Request>, d: &Decision) -> String {
+    let program = decider.program();
+    let n = Names::of(request);
     match &d.denial {
         None if d.constraints.is_always() => {
-            format!("allowed by {}", list(&d.grants))
+            format!("allowed by {}", list(grant_ids(decider, d)))
         }
         None => {
             let mut s = format!(
                 "allowed by {} under constraints: {}",
-                list(&d.grants),
+                list(grant_ids(decider, d)),
                 d.constraints
             );
             if !d.pending_forbids.is_empty() {
                 s.push_str(&format!(
                     " (including the negation of {})",
-                    list(&d.pending_forbids)
+                    list(d.pending_forbids.iter().map(String::as_str))
                 ));
             }
             s
         }
         Some(Denial::Malformed(e)) => format!("malformed request: {e}"),
         Some(Denial::Token(why)) => format!("token rejected: {why}"),
-        Some(Denial::Scope) => format!("the token's scope does not include `{}`", d.action),
+        Some(Denial::Scope) => format!("the token's scope does not include `{}`", n.action),
         Some(Denial::NoGrant {
-            principal,
             position,
-            failures,
+            all_false,
         }) => {
+            let principal = n.principal(*position);
+            let failures = match request {
+                Some(r) => decider.failures(r, *position, *all_false),
+                None => Vec::new(),
+            };
             let role = if *position == 0 {
                 "the subject".to_string()
             } else {
@@ -106,7 +143,7 @@ pub fn reason_admin(program: &Program, d: &Decision) -> String {
             if failures.is_empty() {
                 format!(
                     "`{principal}` ({role}) holds no grant covering `{}` on `{}`",
-                    d.action, d.resource_type
+                    n.action, n.resource_type
                 )
             } else {
                 let parts: Vec<String> = failures
@@ -136,7 +173,7 @@ pub fn reason_admin(program: &Program, d: &Decision) -> String {
             } else {
                 format!(
                     "the grants of the chain leave no values that {} do not forbid",
-                    list(forbids)
+                    list(forbids.iter().map(String::as_str))
                 )
             }
         }
@@ -157,28 +194,46 @@ pub fn reason_admin(program: &Program, d: &Decision) -> String {
     }
 }
 
-fn list(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "nothing".into()
-    } else {
-        ids.join(", ")
-    }
+/// The ids of the statements that allowed `d`, a decision of `decider`.
+pub fn grant_ids<'d>(decider: &'d Decider<'_>, d: &'d Decision) -> impl Iterator<Item = &'d str> {
+    d.grants.iter().map(|i| decider.policy_id(i))
 }
 
-/// The AuthZEN response.
-pub fn to_json(program: &Program, d: &Decision, policy_hash: &str) -> Json {
+fn list<'s>(ids: impl Iterator<Item = &'s str>) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for id in ids {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(id);
+        n += 1;
+    }
+    if n == 0 {
+        out.push_str("nothing");
+    }
+    out
+}
+
+/// The AuthZEN response to decision `d` of `decider` on `request` (`None`: the document
+/// could not be read as one).
+pub fn to_json(decider: &Decider<'_>, request: Option<&Request>, d: &Decision) -> Json {
     let mut ctx = Map::new();
     if d.allowed {
         if !d.constraints.is_always() {
             ctx.insert("constraints".into(), d.constraints.to_json());
         }
-        ctx.insert("grants".into(), json!(d.grants));
+        let grants = grant_ids(decider, d).map(Json::from).collect();
+        ctx.insert("grants".into(), Json::Array(grants));
     }
-    ctx.insert("reason_user".into(), json!({ "en": reason_user(d) }));
+    ctx.insert(
+        "reason_user".into(),
+        json!({ "en": reason_user(request, d) }),
+    );
     ctx.insert(
         "reason_admin".into(),
-        json!({ "en": reason_admin(program, d) }),
+        json!({ "en": reason_admin(decider, request, d) }),
     );
-    ctx.insert("policy_hash".into(), json!(policy_hash));
+    ctx.insert("policy_hash".into(), json!(decider.policy_hash()));
     json!({ "decision": d.allowed, "context": Json::Object(ctx) })
 }

@@ -494,10 +494,10 @@ impl Explainer<'_> {
     pub fn explanation_text(&self, e: &Explanation) -> String {
         let mut t = Tree { out: String::new() };
         let d = &e.decision;
-        let what = if d.action.is_empty() {
+        let what = if e.action.is_empty() {
             String::new()
         } else {
-            format!(": `{}` on `{}`", d.action, d.resource_type)
+            format!(": `{}` on `{}`", e.action, e.resource_type)
         };
         t.line(0, &format!("{}{what}", e.verdict));
         if !e.chain.is_empty() {
@@ -695,12 +695,16 @@ impl Explainer<'_> {
         let mut m = Map::new();
         m.insert("decision".into(), json!(d.allowed));
         m.insert("verdict".into(), json!(e.verdict));
-        m.insert("action".into(), json!(d.action));
-        m.insert("resource_type".into(), json!(d.resource_type));
+        m.insert("action".into(), json!(e.action));
+        m.insert("resource_type".into(), json!(e.resource_type));
         m.insert("chain".into(), json!(e.chain));
         m.insert("reason".into(), json!(e.reason));
         if d.allowed {
-            m.insert("grants".into(), json!(d.grants));
+            let ids = d.grants.iter().map(|i| {
+                let id = self.program.policies.get(i).map_or("", |p| p.id.as_str());
+                Json::from(id)
+            });
+            m.insert("grants".into(), Json::Array(ids.collect()));
             m.insert(
                 "principals".into(),
                 Json::Array(e.grants.iter().map(|g| self.grants_json(g)).collect()),

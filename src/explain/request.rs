@@ -127,6 +127,9 @@ pub enum DenyReason {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     pub decision: Decision,
+    /// The request's action and resource kind (empty when the request could not be read).
+    pub action: String,
+    pub resource_type: String,
     /// `allow`, `allow under constraints` or `deny`.
     pub verdict: &'static str,
     /// Principal refs, subject first (empty when the request could not be read).
@@ -151,13 +154,13 @@ impl Explainer<'_> {
             Auth::None => Request::from_json(json),
             Auth::Rejected(e) => {
                 let request = Request::from_json(json).ok();
-                let d = Decision::deny(request.as_ref(), Denial::Token(e.to_string()));
+                let d = Decision::deny(Denial::Token(e.to_string()));
                 return self.explain_decision(request.as_ref(), d);
             }
             Auth::Identity(id) => {
                 let mut bound = json.clone();
                 if let Err(e) = crate::token::bind(&mut bound, id) {
-                    let d = Decision::deny(None, Denial::Token(e.to_string()));
+                    let d = Decision::deny(Denial::Token(e.to_string()));
                     return self.explain_decision(None, d);
                 }
                 Request::from_json(&bound).map(|mut r| {
@@ -168,7 +171,7 @@ impl Explainer<'_> {
         };
         match parsed {
             Ok(r) => self.explain_request(&r),
-            Err(e) => self.explain_decision(None, Decision::deny(None, Denial::Malformed(e))),
+            Err(e) => self.explain_decision(None, Decision::deny(Denial::Malformed(e))),
         }
     }
 
@@ -184,7 +187,6 @@ impl Explainer<'_> {
         request: Option<&Request>,
         decision: Decision,
     ) -> Result<Explanation, ExplainError> {
-        let program = self.program;
         let chain: Vec<String> = request
             .map(|r| r.chain().map(|p| p.reference()).collect())
             .unwrap_or_default();
@@ -210,9 +212,11 @@ impl Explainer<'_> {
         }
         let constraints = (decision.allowed && !decision.constraints.is_always())
             .then(|| decision.constraints.to_string());
-        let reason = reason_admin(program, &decision);
+        let reason = reason_admin(&self.decider, request, &decision);
         Ok(Explanation {
             decision,
+            action: request.map(|r| r.action.name.clone()).unwrap_or_default(),
+            resource_type: request.map(|r| r.resource.ty.clone()).unwrap_or_default(),
             verdict,
             chain,
             grants,
@@ -254,12 +258,8 @@ impl Explainer<'_> {
                     },
                 }
             }
-            Denial::NoGrant {
-                principal,
-                position,
-                ..
-            } => DenyReason::NoGrant {
-                principal: principal.clone(),
+            Denial::NoGrant { position, .. } => DenyReason::NoGrant {
+                principal: chain.get(*position).cloned().unwrap_or_default(),
                 position: *position,
                 candidates: match request {
                     Some(r) => self.candidates(r, *position)?,

@@ -81,10 +81,10 @@ impl Session {
                 Err(e) => Reply::failed(format!("error: malformed batch: {e}\n")),
             };
         }
-        let decision = decider.decide_document(&json, Auth::None);
-        let resp = response::to_json(&self.state.program, &decision, decider.policy_hash());
+        let decided = decider.decide_document(&json, Auth::None);
+        let resp = response::to_json(&decider, decided.request.as_ref(), &decided.decision);
         let reply = Reply::ok(format!("{resp}\n"));
-        if is_malformed(&decision) {
+        if is_malformed(&decided.decision) {
             Reply {
                 status: Status::Failed,
                 ..reply
