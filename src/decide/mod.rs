@@ -265,13 +265,7 @@ impl<'a> Decider<'a> {
                 return Err(Denial::Scope);
             }
         }
-        let run = procedure::Run::new(
-            self.program,
-            self.model,
-            &self.actions,
-            &self.instances,
-            request,
-        );
+        let run = self.run(request);
         // Forbids first: a true one denies whatever the grants say.
         let pending = run.forbids()?;
         // The constraint so far; `None`: always.
@@ -392,14 +386,19 @@ impl<'a> Decider<'a> {
     /// `position` failed, in statement order: the failures of a [`Denial::NoGrant`] this
     /// decider gave on `request` (with its `position` and `all_false`).
     pub fn failures(&self, request: &Request, position: usize, all_false: bool) -> Vec<Failure> {
-        let run = procedure::Run::new(
+        self.run(request).failures(position, all_false)
+    }
+
+    /// The steps of deciding `request`, its chain principals looked up.
+    #[inline]
+    fn run<'r>(&'r self, request: &'r Request) -> procedure::Run<'r> {
+        procedure::Run::new(
             self.program,
             self.model,
             &self.actions,
             &self.instances,
             request,
-        );
-        run.failures(position, all_false)
+        )
     }
 }
 
