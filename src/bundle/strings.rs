@@ -67,25 +67,7 @@ pub fn pack(b: &[u8]) -> u128 {
     }
 }
 
-/// Whether two byte strings are equal: strings of at most [`INLINE`] bytes compare as two
-/// words, without a call to `memcmp`.
-#[inline]
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    // Two overlapping loads cover a short string.
-    if (8..=INLINE).contains(&n) {
-        le64(a) == le64(b) && le64(&a[n - 8..]) == le64(&b[n - 8..])
-    } else if (4..8).contains(&n) {
-        le32(a) == le32(b) && le32(&a[n - 4..]) == le32(&b[n - 4..])
-    } else if n < 4 {
-        a.iter().zip(b).all(|(x, y)| x == y)
-    } else {
-        a == b
-    }
-}
+pub use crate::mem::same;
 
 /// Whether one of the 16 bytes of `v` is zero.
 #[inline]

@@ -7,6 +7,7 @@
 use crate::eval::{Model, Rows};
 use crate::hash::FastMap;
 use crate::ir::{ActionPat, Effect, Hashed, PrincipalMatch, Program, Sym, Value};
+use crate::mem::same;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default)]
@@ -161,29 +162,6 @@ pub fn covers_kind(program: &Program, i: usize, kind: &str) -> bool {
                 .iter()
                 .any(|r| same(r.as_bytes(), kind.as_bytes()))
     })
-}
-
-/// Whether two byte strings are equal. Short ones (most refs, kinds and keys are) are compared
-/// a word at a time in place, rather than by a call to the library's comparison.
-#[inline]
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    /// The `N` bytes of `s` from `at`, as a word.
-    #[inline]
-    fn word<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
-        s.get(at..at + N).and_then(|w| w.try_into().ok())
-    }
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    match n {
-        0 => true,
-        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        // Two words that overlap when `n` is less than twice a word.
-        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
-        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
-        _ => a == b,
-    }
 }
 
 /// The instances of every statement about chain principals, by principal. The instance
@@ -535,27 +513,6 @@ mod tests {
                 i
             })
             .collect()
-    }
-
-    #[test]
-    fn same_agrees_with_slice_equality() {
-        let base: Vec<u8> = (0..40u8).map(|b| b'a' + b % 26).collect();
-        let mut checked = 0;
-        for n in 0..base.len() {
-            let a = &base[..n];
-            // Equal, each byte changed in turn, and every other length.
-            assert!(same(a, a), "{n}");
-            for k in 0..n {
-                let mut b = a.to_vec();
-                b[k] ^= 0x20;
-                assert!(!same(a, &b), "{n} {k}");
-                checked += 1;
-            }
-            for m in 0..base.len() {
-                assert_eq!(same(a, &base[..m]), n == m, "{n} {m}");
-            }
-        }
-        assert!(checked > 700);
     }
 
     #[test]

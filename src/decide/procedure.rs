@@ -6,11 +6,12 @@
 //! ([`Run::failures`]) is worked out again when the denial is rendered.
 
 use super::cond::{self, CondError, Env, Tri};
-use super::index::{covers_kind, same, ActionIndex, Covering, InstanceIndex, PrincipalRuns};
+use super::index::{covers_kind, ActionIndex, Covering, InstanceIndex, PrincipalRuns};
 use super::residual::{Constraint, TooLarge};
 use super::{Denial, Failure, Principal, Request};
 use crate::eval::Model;
 use crate::ir::{Effect, Hashed, Interner, Policy, PrincipalMatch, Program, Sym};
+use crate::mem::same;
 use crate::source::Span;
 use std::borrow::Cow;
 

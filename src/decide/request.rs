@@ -307,7 +307,7 @@ fn field<'r>(map: &'r Map<String, Json>, key: &str) -> Option<&'r Json> {
     const SCAN: usize = 8;
     if map.len() <= SCAN {
         map.iter()
-            .find(|(k, _)| super::index::same(k.as_bytes(), key.as_bytes()))
+            .find(|(k, _)| crate::mem::same(k.as_bytes(), key.as_bytes()))
             .map(|(_, v)| v)
     } else {
         map.get(key)
