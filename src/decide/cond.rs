@@ -141,6 +141,16 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// [`Env::eval`], answered by [`Env::eval_known`] where that can (without building
+    /// constraints or errors).
+    pub fn evaluate(&self, cond: &Cond) -> Result<Tri, CondError> {
+        match self.eval_known(cond) {
+            Some(true) => Ok(Tri::True),
+            Some(false) => Ok(Tri::False),
+            None => self.eval(cond),
+        }
+    }
+
     /// Evaluates `cond`.
     pub fn eval(&self, cond: &Cond) -> Result<Tri, CondError> {
         match cond {
@@ -558,11 +568,8 @@ impl Env<'_> {
     }
 
     /// Whether `cond` evaluates to false.
-    fn is_false(&self, cond: &Cond) -> bool {
-        match self.eval_known(cond) {
-            Some(known) => !known,
-            None => matches!(self.eval(cond), Ok(Tri::False)),
-        }
+    pub fn is_false(&self, cond: &Cond) -> bool {
+        matches!(self.evaluate(cond), Ok(Tri::False))
     }
 
     /// [`Env::why_false`], appended to `out`.

@@ -318,11 +318,7 @@ impl<'a> Decider<'a> {
 
     /// The id of statement `i` (an index into the program's policies, as [`Grants`] hold).
     pub fn policy_id(&self, i: usize) -> &str {
-        self.program
-            .policies
-            .get(i)
-            .map(|p| p.id.as_str())
-            .unwrap_or_default()
+        self.program.policy_id(i)
     }
 
     /// Decides a request given as JSON and renders the response; a malformed request is a deny

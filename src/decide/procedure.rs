@@ -190,9 +190,7 @@ impl<'a> Run<'a> {
             self.principal(pos),
         ) {
             (PrincipalMatch::Chain { ty }, Some(principal), Some(runs))
-                if ty
-                    .as_ref()
-                    .is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes())) =>
+                if admits(ty.as_deref(), principal) =>
             {
                 Some(runs)
             }
@@ -239,9 +237,7 @@ impl<'a> Run<'a> {
             let covers = p.effect == Effect::Permit
                 && covers_kind(self.program, i, kind)
                 && match &p.principal {
-                    PrincipalMatch::Chain { ty } => ty
-                        .as_ref()
-                        .is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes())),
+                    PrincipalMatch::Chain { ty } => admits(ty.as_deref(), principal),
                     PrincipalMatch::Request => false,
                 };
             if covers {
@@ -302,13 +298,7 @@ impl<'a> Run<'a> {
         row: &[Sym],
         pending: &mut Vec<(usize, Constraint)>,
     ) -> Result<(), Denial> {
-        let env = self.env(pos, row);
-        let tri = match env.eval_known(&p.cond) {
-            Some(true) => Ok(Tri::True),
-            Some(false) => Ok(Tri::False),
-            None => env.eval(&p.cond),
-        };
-        match tri {
+        match self.env(pos, row).evaluate(&p.cond) {
             Ok(Tri::False) => Ok(()),
             Ok(Tri::True) => Err(Denial::Forbidden {
                 id: p.id.clone(),
@@ -346,12 +336,7 @@ impl<'a> Run<'a> {
                     principal: Some(self.reference(pos)),
                     error,
                 };
-                let tri = match env.eval_known(&p.cond) {
-                    Some(true) => Tri::True,
-                    Some(false) => Tri::False,
-                    None => env.eval(&p.cond).map_err(error)?,
-                };
-                match tri {
+                match env.evaluate(&p.cond).map_err(error)? {
                     Tri::False => continue,
                     Tri::True => always = true,
                     Tri::Residual(_) if always => {}
@@ -393,12 +378,7 @@ impl<'a> Run<'a> {
         let _ = self.each_permit(pos, |_, p, rows| {
             for row in rows {
                 let env = self.env(Some(pos), row);
-                let false_ = all_false
-                    || match env.eval_known(&p.cond) {
-                        Some(known) => !known,
-                        None => matches!(env.eval(&p.cond), Ok(Tri::False)),
-                    };
-                if false_ {
+                if all_false || env.is_false(&p.cond) {
                     failures.push(Failure {
                         id: p.id.clone(),
                         detail: env.why_false(&p.cond),
@@ -409,6 +389,11 @@ impl<'a> Run<'a> {
         });
         failures
     }
+}
+
+/// Whether a statement about principals of type `ty` (`None`: any) is about `principal`.
+fn admits(ty: Option<&str>, principal: &Principal) -> bool {
+    ty.is_none_or(|t| same(t.as_bytes(), principal.ty.as_bytes()))
 }
 
 /// Refs of at most this many bytes are written on the stack for a lookup.
@@ -455,14 +440,10 @@ impl Default for RefText {
 
 impl RefText {
     fn set(&mut self, p: &Principal) {
-        let (ty, id) = (p.ty.as_bytes(), p.id.as_bytes());
-        let n = ty.len() + 1 + id.len();
-        self.len = n;
-        if n <= SHORT {
-            self.short[..ty.len()].copy_from_slice(ty);
-            self.short[ty.len()] = b':';
-            self.short[ty.len() + 1..n].copy_from_slice(id);
-        } else {
+        // (a ref is never empty: 0 is returned only when it does not fit)
+        self.len = write_ref(&mut self.short, 0, p);
+        if self.len == 0 {
+            self.len = p.ty.len() + 1 + p.id.len();
             self.long.clear();
             self.long.push_str(&p.ty);
             self.long.push(':');

@@ -700,10 +700,10 @@ impl Explainer<'_> {
         m.insert("chain".into(), json!(e.chain));
         m.insert("reason".into(), json!(e.reason));
         if d.allowed {
-            let ids = d.grants.iter().map(|i| {
-                let id = self.program.policies.get(i).map_or("", |p| p.id.as_str());
-                Json::from(id)
-            });
+            let ids = d
+                .grants
+                .iter()
+                .map(|i| Json::from(self.program.policy_id(i)));
             m.insert("grants".into(), Json::Array(ids.collect()));
             m.insert(
                 "principals".into(),

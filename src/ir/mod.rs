@@ -295,6 +295,11 @@ pub struct Program {
 }
 
 impl Program {
+    /// The id of statement `i` (an index into `policies`; empty for no statement).
+    pub fn policy_id(&self, i: usize) -> &str {
+        self.policies.get(i).map_or("", |p| p.id.as_str())
+    }
+
     pub fn relation(&self, id: RelId) -> &Relation {
         &self.relations[id.index()]
     }
