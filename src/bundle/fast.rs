@@ -824,17 +824,14 @@ impl Fast {
             // A known type starts a key known to be well formed; any other type is checked
             // (no principal of the table has it, so it is not found).
             let known = self.type_key(e.ty);
-            let located = known.and_then(|k| c.strings.locate_after(k.prefix, k.len + 1, e.id));
-            let (probe, ty) = match (located, known) {
-                (Some(p), Some(k)) => (p, k.code),
-                _ => (
-                    c.strings.locate_principal(e.ty, e.id)?,
-                    known.map_or_else(|| code_of(&self.types, e.ty), |k| k.code),
-                ),
+            let probe = match known.and_then(|k| c.strings.locate_after(k.prefix, k.len + 1, e.id))
+            {
+                Some(p) => p,
+                None => c.strings.locate_principal(e.ty, e.id)?,
             };
             c.strings.prefetch(&probe);
             probes[pos] = probe;
-            types[pos] = ty;
+            types[pos] = known.map_or_else(|| code_of(&self.types, e.ty), |k| k.code);
         }
         if let Some(scope) = q.scope {
             if !scope.iter().any(|p| p.matches(q.action)) {

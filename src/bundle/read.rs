@@ -431,7 +431,7 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
     let np = s.count(1)?;
     let mut prefixes = Vec::with_capacity(np);
     for _ in 0..np {
-        prefixes.push(s.str()?.as_bytes());
+        prefixes.push(s.str()?);
     }
     let n = s.count(4)?;
     let mut b = StringsBuilder::new(n);
@@ -442,7 +442,7 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
         let p = s.index(np + 1, "prefix")?;
         let pre = match p {
             0 => &[][..],
-            p => prefixes[p - 1],
+            p => prefixes[p - 1].as_bytes(),
         };
         // A UTF-8 prefix followed by a UTF-8 rest is UTF-8. (Most strings are ASCII: checked
         // first, it spares them the slower UTF-8 validation of `Reader::str`.)
@@ -465,11 +465,7 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
         b.push(gap, pre, rest, profile).map_err(|m| s.error(m))?;
     }
     let table = b.finish().map_err(|m| s.error(m))?;
-    // (UTF-8: each was read with `Reader::str`)
-    let prefixes = prefixes
-        .iter()
-        .map(|p| Box::from(String::from_utf8_lossy(p)))
-        .collect();
+    let prefixes = prefixes.into_iter().map(Box::from).collect();
     Ok((table.with_prefixes(prefixes), max_profile, principals))
 }
 
