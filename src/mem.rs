@@ -4,13 +4,19 @@
 /// huge pages: lookups at random places in a table of many MiB then miss the TLB far less
 /// often (with 4 KiB pages, nearly every lookup would walk the page tables).
 pub(crate) fn large_vec<T: Clone>(n: usize, value: T) -> Vec<T> {
-    let mut v = Vec::with_capacity(n);
+    let mut v = large_capacity(n);
+    v.resize(n, value);
+    v
+}
+
+/// An empty vector with room for `n` elements, in memory advised as [`large_vec`]'s is.
+pub(crate) fn large_capacity<T>(n: usize) -> Vec<T> {
+    let v = Vec::with_capacity(n);
     // (advised before the first write, so that the pages are faulted in huge)
     advise_huge_pages(
         v.as_ptr() as usize,
         v.capacity().saturating_mul(std::mem::size_of::<T>()),
     );
-    v.resize(n, value);
     v
 }
 

@@ -829,7 +829,8 @@ impl Fast {
                 Some(p) => p,
                 None => c.strings.locate_principal(e.ty, e.id)?,
             };
-            c.strings.prefetch(&probe);
+            let mut probe = probe;
+            c.strings.settle(&mut probe);
             probes[pos] = probe;
             types[pos] = known.map_or_else(|| code_of(&self.types, e.ty), |k| k.code);
         }

@@ -7,8 +7,10 @@
 //! found from its hash alone by comparing the slots from its home up to the first free one.
 //! Every slot is 24 bytes: the string's key (its bytes and length when it has at most
 //! [`SHORT`] bytes; its place in the arena of longer strings otherwise), its symbol, and the
-//! profile of the principal it names, so one read finds a principal and its profile. A
-//! principal `type:id` is packed and hashed from its two parts, never formatted into a buffer.
+//! profile of the principal it names, so one read finds a principal and its profile. Beside
+//! the slots, a byte per slot tags its key, so that a search compares only slots with its
+//! key's tag and (almost always) reads one slot from memory. A principal `type:id` is packed
+//! and hashed from its two parts, never formatted into a buffer.
 
 use super::BundleError;
 
@@ -232,13 +234,38 @@ fn found(s: &Slot) -> Found {
     }
 }
 
-/// Where a principal's slots are, computed before they are read (see [`Strings::locate`]).
+/// The tag of a key (see [`Strings::tags`]): a byte of it, mixed, never 0. A longer
+/// string's tag comes from its length alone (its `lo` is taken as 0), as its probe knows no
+/// more before reading its bytes.
+#[inline]
+fn tag_of(lo: u64, hi: u64) -> u8 {
+    let x = (lo ^ hi.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    ((x >> 56) as u8).max(1)
+}
+
+/// Where a principal's slot is, computed before it is read (see [`Strings::locate`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Probe {
     /// The key's two words (for a longer string: 0, and its length with [`LONG`]).
     lo: u64,
     hi: u64,
-    home: usize,
+    tag: u8,
+    /// Where the search starts: the home slot, or (after [`Strings::settle`]) the first slot
+    /// from it whose tag is the key's or free.
+    at: usize,
+}
+
+impl Probe {
+    #[inline(always)]
+    fn new(lo: u64, hi: u64, home: usize) -> Probe {
+        let tag = tag_of(if hi >> 56 == u64::from(LONG) { 0 } else { lo }, hi);
+        Probe {
+            lo,
+            hi,
+            tag,
+            at: home,
+        }
+    }
 }
 
 /// Every string of a bundle, by symbol, in an open-addressing table that finds them by hash.
@@ -247,6 +274,11 @@ pub struct Strings {
     /// The table: [`slots_for`] home slots, and the slots strings after the last ones
     /// moved to.
     slots: Vec<Slot>,
+    /// For each slot, the tag of its key ([`tag_of`]; 0: free). The tags are a byte per
+    /// slot, small enough to stay in the processor's caches, so a search steps over the
+    /// slots of other keys by their tags and reads, from memory, (almost always) only the
+    /// slot it finds.
+    tags: Vec<u8>,
     homes: usize,
     /// The slot of each symbol.
     at: Vec<u32>,
@@ -272,7 +304,8 @@ impl StringsBuilder {
             s: Strings {
                 // Written front to back as the strings come, the free slots between them
                 // included (most gaps are zero or one slot).
-                slots: Vec::with_capacity(homes + homes / 64 + 1),
+                slots: crate::mem::large_capacity(homes + homes / 64 + 1),
+                tags: Vec::with_capacity(homes + homes / 64 + 1),
                 homes,
                 at: Vec::with_capacity(n),
                 arena: Vec::new(),
@@ -293,36 +326,66 @@ impl StringsBuilder {
         rest: &[u8],
         profile: u32,
     ) -> Result<(), &'static str> {
+        let len = pre.len() + rest.len();
+        if len <= SHORT {
+            return self.push_short(gap, pack(pre) | shl(pack(rest), pre.len()), len, profile);
+        }
+        let at = self.next_slot(gap)?;
+        let len = u32::try_from(len).map_err(|_| "string too long")?;
+        let off = self.s.arena.len() as u64;
+        self.s.arena.extend_from_slice(pre);
+        self.s.arena.extend_from_slice(rest);
+        self.put(at, off, long_hi(len as usize), 0, profile);
+        Ok(())
+    }
+
+    /// [`StringsBuilder::push`] for a string of `len <= SHORT` UTF-8 bytes, packed
+    /// ([`pack`]) in `text`.
+    #[inline]
+    pub fn push_short(
+        &mut self,
+        gap: u64,
+        text: u128,
+        len: usize,
+        profile: u32,
+    ) -> Result<(), &'static str> {
+        debug_assert!(len <= SHORT);
+        let at = self.next_slot(gap)?;
+        let key = short_key(text, len);
+        let (lo, hi) = (key as u64, (key >> 64) as u64);
+        self.put(at, lo, hi, lo, profile);
+        Ok(())
+    }
+
+    /// The slot `gap` slots after the previous string's.
+    #[inline(always)]
+    fn next_slot(&self, gap: u64) -> Result<usize, &'static str> {
         if self.s.at.len() >= self.n {
             return Err("more strings than the table holds");
         }
         // Strings move at most one slot past the home slots per string before them.
-        let at = usize::try_from(gap)
+        usize::try_from(gap)
             .ok()
             .and_then(|g| self.next.checked_add(g))
             .filter(|&a| a < self.s.homes + self.n)
-            .ok_or("string slot out of range")?;
-        let len = pre.len() + rest.len();
-        let (lo, hi) = if len <= SHORT {
-            let key = short_key(pack(pre) | shl(pack(rest), pre.len()), len);
-            (key as u64, (key >> 64) as u64)
-        } else {
-            let len = u32::try_from(len).map_err(|_| "string too long")?;
-            let off = self.s.arena.len() as u64;
-            self.s.arena.extend_from_slice(pre);
-            self.s.arena.extend_from_slice(rest);
-            (off, long_hi(len as usize))
-        };
+            .ok_or("string slot out of range")
+    }
+
+    /// Writes the next string's key (`lo`, `hi`; `tag_lo` is the `lo` its tag is made from)
+    /// at slot `at`.
+    #[inline(always)]
+    fn put(&mut self, at: usize, lo: u64, hi: u64, tag_lo: u64, profile: u32) {
         let ids = u64::from(self.s.at.len() as u32) | (u64::from(profile) << 32);
         while self.s.slots.len() < at {
             self.s.slots.push(FREE);
+            self.s.tags.push(0);
         }
         self.s
             .slots
             .push([lo.to_le_bytes(), hi.to_le_bytes(), ids.to_le_bytes()]);
+        self.s.tags.push(tag_of(tag_lo, hi));
         self.s.at.push(at as u32);
         self.next = at + 1;
-        Ok(())
     }
 
     /// The table, once every string was pushed.
@@ -334,6 +397,7 @@ impl StringsBuilder {
         // Every home slot exists, so that a probe starts inside the table.
         while s.slots.len() < s.homes {
             s.slots.push(FREE);
+            s.tags.push(0);
         }
         Ok(s)
     }
@@ -427,11 +491,7 @@ impl Strings {
                 .find_short(&self.short_probe(pack(v), v.len()))
                 .map(|f| f.sym);
         }
-        let p = Probe {
-            lo: 0,
-            hi: long_hi(v.len()),
-            home: home(hash(v), self.homes),
-        };
+        let p = Probe::new(0, long_hi(v.len()), home(hash(v), self.homes));
         self.find_long(&p, |b| b == v).map(|f| f.sym)
     }
 
@@ -445,22 +505,18 @@ impl Strings {
             let t = pack(ty) | shl(u128::from(b':'), ty.len()) | shl(pack(id), ty.len() + 1);
             self.short_probe(t, len)
         } else {
-            Probe {
-                lo: 0,
-                hi: long_hi(len),
-                home: home(hash_ref(ty, id), self.homes),
-            }
+            Probe::new(0, long_hi(len), home(hash_ref(ty, id), self.homes))
         }
     }
 
     #[inline(always)]
     fn short_probe(&self, text: u128, len: usize) -> Probe {
         let key = short_key(text, len);
-        Probe {
-            lo: key as u64,
-            hi: (key >> 64) as u64,
-            home: home(hash_packed(text, len), self.homes),
-        }
+        Probe::new(
+            key as u64,
+            (key >> 64) as u64,
+            home(hash_packed(text, len), self.homes),
+        )
     }
 
     /// [`Strings::locate`] for a chain principal, or `None` when the principal is malformed
@@ -501,46 +557,61 @@ impl Strings {
         Some(self.short_probe(prefix | (pack(idb) << (8 * prefix_len)), len))
     }
 
-    /// A short string from its home slot: its key compared as two words per slot, up to the
-    /// first free slot.
+    /// The first slot from `i` whose tag is `tag` or free (`None` past the table's end).
+    #[inline(always)]
+    fn next_candidate(&self, mut i: usize, tag: u8) -> Option<usize> {
+        loop {
+            let t = *self.tags.get(i)?;
+            if t == tag || t == 0 {
+                return Some(i);
+            }
+            i += 1;
+        }
+    }
+
+    /// The string of `p` from slot `p.at` on: the slots whose tag is the key's are compared
+    /// by `same_key`, up to the first free slot.
+    #[inline(always)]
+    fn search(&self, p: &Probe, same_key: impl Fn(&Slot) -> bool) -> Option<Found> {
+        let mut i = p.at;
+        loop {
+            i = self.next_candidate(i, p.tag)?;
+            let s = self.slots.get(i)?;
+            let hi = word(s, 1);
+            if hi == 0 {
+                return None;
+            }
+            if hi == p.hi && same_key(s) {
+                return Some(found(s));
+            }
+            i += 1;
+        }
+    }
+
+    /// A short string: its key compared as two words.
     #[inline(always)]
     fn find_short(&self, p: &Probe) -> Option<Found> {
-        let mut i = p.home;
-        loop {
-            let s = self.slots.get(i)?;
-            let hi = word(s, 1);
-            if hi == p.hi && word(s, 0) == p.lo {
-                return Some(found(s));
-            }
-            if hi == 0 {
-                return None;
-            }
-            i += 1;
-        }
+        self.search(p, |s| word(s, 0) == p.lo)
     }
 
-    /// A longer string from its home slot: slots of its length compared by their bytes.
+    /// A longer string: slots of its length compared by their bytes.
     fn find_long(&self, p: &Probe, same: impl Fn(&[u8]) -> bool) -> Option<Found> {
-        let mut i = p.home;
-        loop {
-            let s = self.slots.get(i)?;
-            let hi = word(s, 1);
-            if hi == 0 {
-                return None;
-            }
-            if hi == p.hi && self.long_bytes(s).is_some_and(&same) {
-                return Some(found(s));
-            }
-            i += 1;
-        }
+        self.search(p, |s| self.long_bytes(s).is_some_and(&same))
     }
 
-    /// Starts fetching the home slot of `p`, so that the memory [`Strings::find_ref`] starts
-    /// with arrives while other work goes on.
+    /// Moves `p` to the first slot, from its home, that may hold its key (by the tags, which
+    /// are cached) and starts fetching that slot, so that the memory [`Strings::find_ref`]
+    /// reads arrives while other work goes on.
     #[inline]
-    pub fn prefetch(&self, p: &Probe) {
-        if let Some(s) = self.slots.get(p.home) {
-            crate::mem::prefetch(s);
+    pub fn settle(&self, p: &mut Probe) {
+        let Some(i) = self.next_candidate(p.at, p.tag) else {
+            return;
+        };
+        p.at = i;
+        if let Some(s) = self.slots.get(i) {
+            // Both ends: a 24-byte slot may straddle two cache lines.
+            crate::mem::prefetch(&s[0]);
+            crate::mem::prefetch(&s[2]);
         }
     }
 
@@ -666,9 +737,12 @@ mod tests {
             assert_eq!(t.get(syms[i] as usize), s);
             assert_eq!(t.find(s.as_bytes()), Some(syms[i]), "`{s:?}`");
             if let Some((ty, id)) = s.split_once(':') {
-                let p = t.locate(ty, id);
+                let mut p = t.locate(ty, id);
                 let f = t.find_ref(&p, ty, id).map(|f| (f.sym, f.profile));
                 assert_eq!(f, Some((syms[i], with[i].1)), "`{s}`");
+                // Settled (moved to its first candidate slot), it finds the same.
+                t.settle(&mut p);
+                assert_eq!(t.find_ref(&p, ty, id).map(|f| f.sym), Some(syms[i]));
             }
         }
         for absent in [
@@ -681,10 +755,12 @@ mod tests {
         ] {
             assert_eq!(t.find(absent.as_bytes()), None, "`{absent:?}`");
         }
-        let p = t.locate("agent", "a-rather-long-name-3000");
-        assert_eq!(t.find_ref(&p, "agent", "a-rather-long-name-3000"), None);
-        let p = t.locate("user", "u3000");
-        assert_eq!(t.find_ref(&p, "user", "u3000"), None);
+        for (ty, id) in [("agent", "a-rather-long-name-3000"), ("user", "u3000")] {
+            let mut p = t.locate(ty, id);
+            assert_eq!(t.find_ref(&p, ty, id), None);
+            t.settle(&mut p);
+            assert_eq!(t.find_ref(&p, ty, id), None);
+        }
         // Principals located with their form checked: found alike, malformed ones refused.
         for (ty, id) in [("user", "u17"), ("agent", "a-rather-long-name-12")] {
             let p = t.locate_principal(ty, id).expect("well-formed principal");
