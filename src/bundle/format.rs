@@ -223,6 +223,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The next `n` bytes, without reading past them (`None` when fewer are left).
+    #[inline]
+    pub fn peek(&self, n: usize) -> Option<&'a [u8]> {
+        self.bytes.get(self.pos..self.pos.checked_add(n)?)
+    }
+
+    /// Moves past `n` bytes that [`Reader::peek`] showed.
+    #[inline]
+    pub fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.bytes.len());
+    }
+
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], BundleError> {
         let end = self
             .pos
@@ -307,6 +319,14 @@ pub struct Envelope<'a> {
     pub signature: Option<&'a str>,
     /// The signed part: header, body and digest (everything the signature section follows).
     pub signed_len: usize,
+}
+
+/// The body that [`open`] would return, found from the header's length alone (nothing is
+/// checked), so that decoding it can start while [`open`] checks the digest.
+pub fn body_unchecked(bytes: &[u8]) -> Option<&[u8]> {
+    let len = u64::from_le_bytes(bytes.get(8..HEADER_LEN)?.try_into().ok()?);
+    let end = HEADER_LEN.checked_add(usize::try_from(len).ok()?)?;
+    bytes.get(HEADER_LEN..end)
 }
 
 /// Checks magic, version, lengths and digest.

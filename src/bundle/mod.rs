@@ -265,6 +265,10 @@ pub fn verify(bytes: &[u8], trust: Trust<'_>) -> Result<Option<Signer>, BundleEr
     check_signature(&format::open(bytes)?, trust)
 }
 
+/// The body size (bytes) from which [`Bundle::load`] decodes on a second thread: below it,
+/// starting the thread costs more than it saves.
+const PARALLEL_DECODE: usize = 1 << 18;
+
 fn check_signature(
     env: &format::Envelope<'_>,
     trust: Trust<'_>,
@@ -319,9 +323,34 @@ impl Bundle {
     /// Loads a bundle from its bytes: checks the envelope and digest, the signature as
     /// `trust` demands, decodes the contents and builds the decision tables.
     pub fn load(bytes: &[u8], trust: Trust<'_>) -> Result<Bundle, BundleError> {
-        let env = format::open(bytes)?;
-        let signer = check_signature(&env, trust)?;
-        let contents = read::decode(env.body)?;
+        let checked = |bytes| {
+            let env = format::open(bytes)?;
+            let signer = check_signature(&env, trust)?;
+            Ok::<_, BundleError>((env, signer))
+        };
+        let (checked, decoded) = match format::body_unchecked(bytes) {
+            // A large body is decoded on a second thread while this one checks the digest and
+            // the signature. Errors keep their order: the envelope's, the signature's, then
+            // the body's; a body that does not pass those checks is decoded but never used.
+            Some(body) if body.len() >= PARALLEL_DECODE => std::thread::scope(|s| {
+                let decoding = s.spawn(|| read::decode(body));
+                let checked = checked(bytes);
+                let decoded = decoding.join().unwrap_or_else(|_| {
+                    Err(BundleError::Malformed {
+                        section: "body",
+                        offset: 0,
+                        message: "decoding failed".into(),
+                    })
+                });
+                (checked, Some((body, decoded)))
+            }),
+            _ => (checked(bytes), None),
+        };
+        let (env, signer) = checked?;
+        let contents = match decoded {
+            Some((body, decoded)) if std::ptr::eq(body, env.body) => decoded?,
+            _ => read::decode(env.body)?,
+        };
         let fast = fast::Fast::new(&contents)?;
         Ok(Bundle {
             contents,

@@ -4,7 +4,7 @@
 
 use super::format::{tag, Reader};
 pub use super::strings::Strings;
-use super::strings::{StringsBuilder, NO_PROFILE};
+use super::strings::{pack, StringsBuilder, NO_PROFILE, SHORT};
 use super::{BundleError, Manifest};
 use crate::ir::{
     ActionPat, Attr, AttrRoot, CmpOp, ColumnInfo, Cond, CondTerm, Effect, Policy, PrincipalMatch,
@@ -424,6 +424,12 @@ pub fn decode(body: &[u8]) -> Result<Contents, BundleError> {
     })
 }
 
+/// Bytes a string's fast reading looks at: three one-byte varints, at most [`SHORT`] bytes of
+/// text and a one-byte profile.
+const FAST_STRING: usize = 4 + SHORT;
+/// The high bit of every byte of a packed string: none is set in ASCII text.
+const ASCII_HIGH: u128 = u128::from_le_bytes([0x80; 16]);
+
 /// The strings section: the prefixes, then every string (its gap, its prefix, the rest, the
 /// profile of the principal it names) in table order. Returns the table, the largest profile
 /// named and how many strings name one.
@@ -437,7 +443,44 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
     let mut b = StringsBuilder::new(n);
     let mut max_profile = None;
     let mut principals = 0;
+    // Each prefix packed, with its length (index 0: no prefix).
+    let packed: Vec<(u128, usize)> = std::iter::once((0, 0))
+        .chain(prefixes.iter().map(|p| (pack(p.as_bytes()), p.len())))
+        .collect();
     for _ in 0..n {
+        // Most strings are short ASCII with one-byte varints (gap, prefix, length, profile):
+        // read from the next bytes at once. Any other string, and any string near the end of
+        // the section, takes the general reading below.
+        if let Some(w) = s.peek(FAST_STRING) {
+            let (gap, p, len) = (w[0], usize::from(w[1]), usize::from(w[2]));
+            if let Some(&(pre, pre_len)) = packed
+                .get(p)
+                .filter(|_| gap < 0x80 && w[1] < 0x80 && len <= SHORT)
+            {
+                let text = pack(&w[3..3 + len]);
+                let profile = w[3 + len];
+                if pre_len + len <= SHORT && profile < 0x80 && text & ASCII_HIGH == 0 {
+                    let profile = match profile {
+                        0 => NO_PROFILE,
+                        v => {
+                            let p = u32::from(v - 1);
+                            max_profile = max_profile.max(Some(p));
+                            principals += 1;
+                            p
+                        }
+                    };
+                    b.push_short(
+                        u64::from(gap),
+                        pre | (text << (8 * pre_len)),
+                        pre_len + len,
+                        profile,
+                    )
+                    .map_err(|m| s.error(m))?;
+                    s.skip(4 + len);
+                    continue;
+                }
+            }
+        }
         let gap = s.var()?;
         let p = s.index(np + 1, "prefix")?;
         let pre = match p {
@@ -683,6 +726,47 @@ mod tests {
         assert_eq!((t.get(0), t.get(1)), (x, y));
         assert_eq!((t.profile(0), t.profile(1)), (NO_PROFILE, 2));
         assert_eq!((max, n), (Some(2), 1));
+    }
+
+    #[test]
+    fn strings_of_every_form_decode_alike() {
+        // Short ASCII strings take the fast reading; the others (not ASCII, longer than a
+        // key, with varints of two bytes, near the section's end) the general one.
+        let prefixes = ["agent:", "user:", "a-prefix-of-seventeen:"];
+        let mut wholes: Vec<(String, u64)> = Vec::new();
+        for i in 0..300u64 {
+            let (s, profile) = match i % 6 {
+                0 => (format!("user:u{i}"), i % 200),
+                1 => (format!("agent:a{i}-0123"), 0),
+                2 => (format!("user:\u{e9}{i}"), 1),
+                3 => (format!("x{i}").repeat(1 + (i as usize % 9)), 0),
+                4 => (format!("a-prefix-of-seventeen:{i}"), 130 + i),
+                _ => (format!("{i}"), 127),
+            };
+            wholes.push((s, profile));
+        }
+        wholes.sort_by(|a, b| (hash(a.0.as_bytes()), &a.0).cmp(&(hash(b.0.as_bytes()), &b.0)));
+        let items: Vec<(usize, Vec<u8>, u64)> = wholes
+            .iter()
+            .map(|(s, profile)| {
+                let p = prefixes.iter().position(|q| s.starts_with(q));
+                let rest = p.map_or(s.as_bytes(), |k| &s.as_bytes()[prefixes[k].len()..]);
+                (p.map_or(0, |k| k + 1), rest.to_vec(), *profile)
+            })
+            .collect();
+        let refs: Vec<(usize, &[u8], u64)> =
+            items.iter().map(|(p, r, v)| (*p, &r[..], *v)).collect();
+        let (t, max, n) = decode_strings(&prefixes, &refs).expect("valid strings");
+        assert_eq!(t.len(), wholes.len());
+        for (k, (s, profile)) in wholes.iter().enumerate() {
+            assert_eq!(t.get(k), s);
+            assert_eq!(t.find(s.as_bytes()), Some(k as u32), "`{s}`");
+            let want = profile.checked_sub(1).map_or(NO_PROFILE, |p| p as u32);
+            assert_eq!(t.profile(k), want, "`{s}`");
+        }
+        let named = wholes.iter().filter(|(_, p)| *p > 0);
+        assert_eq!(n, named.clone().count());
+        assert_eq!(max, named.map(|(_, p)| (*p - 1) as u32).max());
     }
 
     #[test]
