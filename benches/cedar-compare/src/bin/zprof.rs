@@ -1,7 +1,9 @@
 //! ztpol's side alone, with the build and load broken into their parts (no Cedar, no
 //! agreement loops), for profiling.
 //!
-//! zprof [--users N] [--requests N] [--rounds N] [--only decide|load|build]
+//! zprof [--users N] [--requests N] [--rounds N] [--alone N] [--only decide|load|build]
+//!
+//! `--alone N` times the first N requests of the mix each on its own (default 5).
 
 #[path = "../../../common/support_desk.rs"]
 #[allow(dead_code)]
@@ -174,7 +176,7 @@ fn main() {
         let ns = t.elapsed().as_nanos() as f64 / k as f64;
         let cpu = (cpu_ns() - c0) as f64 / k as f64;
         println!("decide: {k} decisions, mean {ns:.1} ns (CPU {cpu:.1} ns), {allowed} allowed");
-        for j in 0..5 {
+        for j in 0..arg("--alone", 5) {
             let p = &mix[j];
             let c0 = cpu_ns();
             let mut hits = 0usize;
