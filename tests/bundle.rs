@@ -407,6 +407,34 @@ fn a_generated_corpus_decides_the_same_from_the_bundle() {
 }
 
 #[test]
+fn a_large_bundle_decides_the_same_from_the_bundle() {
+    // Large enough that loading decodes the body on a second thread beside the checks.
+    let users = 13_000;
+    let c = compile_text(CORPUS_POLICY, &corpus_data(users));
+    let bytes = c.bundle_bytes();
+    assert!(
+        bytes.len() > 300 << 10,
+        "a bundle of {} bytes is decoded on one thread",
+        bytes.len()
+    );
+    let decider = Decider::new(&c.program, &c.model).with_policy_hash(c.hash.clone());
+    let bundle = Bundle::load(&bytes, Trust::allow_unsigned()).expect("loads");
+    let mut rng = StdRng::seed_from_u64(0x6c61_7267);
+    let mut fast = 0;
+    for i in 0..400 {
+        let request = random_request(&mut rng, users);
+        fast += usize::from(check_request(
+            &decider,
+            &bundle,
+            &request,
+            None,
+            &format!("large[{i}]"),
+        ));
+    }
+    assert!(fast >= 100, "the fast path answered only {fast} of 400");
+}
+
+#[test]
 fn builds_are_deterministic() {
     let a = compile_dir(Path::new("examples/support-desk"));
     let b = compile_dir(Path::new("examples/support-desk"));

@@ -171,6 +171,47 @@ fn a_payload_swapped_under_a_valid_signature_is_refused() {
     );
 }
 
+#[test]
+fn a_large_body_fails_its_checks_before_its_decoding() {
+    // Large enough that loading decodes the body on a second thread beside the checks; the
+    // errors must be those (and in the order) of checking first and decoding after.
+    let c = compile_text(CORPUS_POLICY, &corpus_data(13_000));
+    let unsigned = c.bundle_bytes();
+    let env = format::open(&unsigned).expect("opens");
+    assert!(env.body.len() > 300 << 10, "{} bytes", env.body.len());
+    let good = key(ED_PEM, "desk-1");
+    let set = key_set(&[&good]);
+    let signed = bundle::sign(&unsigned, &good).expect("signs");
+    assert!(Bundle::load(&signed, Trust::keys(&set)).is_ok());
+
+    // A flipped byte in the body: the digest's error, though the body no longer decodes.
+    let mut flipped = signed.clone();
+    flipped[format::HEADER_LEN] ^= 0xff;
+    assert_eq!(
+        Bundle::load(&flipped, Trust::keys(&set)).err(),
+        Some(BundleError::Digest)
+    );
+    // A body that does not decode, resealed with its digest: refused by its decoding when
+    // unsigned bundles are allowed, by the signature check before it otherwise.
+    let mut body = env.body.to_vec();
+    body[0] ^= 0xff;
+    let resealed = format::seal(&body);
+    let e = Bundle::load(&resealed, Trust::allow_unsigned()).err();
+    assert!(matches!(e, Some(BundleError::Malformed { .. })), "{e:?}");
+    assert_eq!(
+        Bundle::load(&resealed, Trust::keys(&set)).err(),
+        Some(BundleError::Unsigned)
+    );
+    let other = bundle::sign(&resealed, &key(EC_PEM, "desk-2")).expect("signs");
+    assert_eq!(
+        Bundle::load(&other, Trust::keys(&set)).err(),
+        Some(BundleError::UnknownKid("desk-2".into()))
+    );
+    let forged = bundle::sign(&resealed, &key(ED_OTHER_PEM, "desk-1")).expect("signs");
+    let e = Bundle::load(&forged, Trust::keys(&set)).err();
+    assert!(matches!(e, Some(BundleError::Signature(_))), "{e:?}");
+}
+
 /// A query every loaded bundle is asked, whatever its contents.
 fn probe(b: &Bundle, staged: bool) {
     let attrs = vec![Val::Int(150); b.manifest().attributes.len()];
