@@ -600,18 +600,30 @@ impl Strings {
     }
 
     /// Moves `p` to the first slot, from its home, that may hold its key (by the tags, which
-    /// are cached) and starts fetching that slot, so that the memory [`Strings::find_ref`]
-    /// reads arrives while other work goes on.
+    /// are mostly cached) and starts fetching that slot, so that the memory
+    /// [`Strings::find_ref`] reads arrives while other work goes on.
     #[inline]
     pub fn settle(&self, p: &mut Probe) {
-        let Some(i) = self.next_candidate(p.at, p.tag) else {
+        // The home slot and the two after it (at most two cache lines) are fetched before the
+        // tags are read, so that a read of the tags that misses the caches does not delay
+        // them; most strings are in one of those slots.
+        let home = p.at;
+        if let Some(s) = self.slots.get(home) {
+            crate::mem::prefetch(&s[0]);
+        }
+        if let Some(s) = self.slots.get(home + 2) {
+            crate::mem::prefetch(&s[2]);
+        }
+        let Some(i) = self.next_candidate(home, p.tag) else {
             return;
         };
         p.at = i;
-        if let Some(s) = self.slots.get(i) {
-            // Both ends: a 24-byte slot may straddle two cache lines.
-            crate::mem::prefetch(&s[0]);
-            crate::mem::prefetch(&s[2]);
+        if i > home + 2 {
+            if let Some(s) = self.slots.get(i) {
+                // Both ends: a 24-byte slot may straddle two cache lines.
+                crate::mem::prefetch(&s[0]);
+                crate::mem::prefetch(&s[2]);
+            }
         }
     }
 
