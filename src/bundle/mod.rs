@@ -333,16 +333,22 @@ impl Bundle {
             // the signature. Errors keep their order: the envelope's, the signature's, then
             // the body's; a body that does not pass those checks is decoded but never used.
             Some(body) if body.len() >= PARALLEL_DECODE => std::thread::scope(|s| {
-                let decoding = s.spawn(|| read::decode(body));
+                // (Where no thread can be started, the body is decoded after the checks.)
+                let decoding = std::thread::Builder::new()
+                    .name("ztpol-bundle-decode".into())
+                    .spawn_scoped(s, || read::decode(body))
+                    .ok();
                 let checked = checked(bytes);
-                let decoded = decoding.join().unwrap_or_else(|_| {
-                    Err(BundleError::Malformed {
-                        section: "body",
-                        offset: 0,
-                        message: "decoding failed".into(),
+                let decoded = decoding.map(|d| {
+                    d.join().unwrap_or_else(|_| {
+                        Err(BundleError::Malformed {
+                            section: "body",
+                            offset: 0,
+                            message: "decoding failed".into(),
+                        })
                     })
                 });
-                (checked, Some((body, decoded)))
+                (checked, decoded.map(|d| (body, d)))
             }),
             _ => (checked(bytes), None),
         };
