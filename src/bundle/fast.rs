@@ -824,12 +824,11 @@ impl Fast {
             // A known type starts a key known to be well formed; any other type is checked
             // (no principal of the table has it, so it is not found).
             let known = self.type_key(e.ty);
-            let probe = match known.and_then(|k| c.strings.locate_after(k.prefix, k.len + 1, e.id))
-            {
-                Some(p) => p,
-                None => c.strings.locate_principal(e.ty, e.id)?,
-            };
-            let mut probe = probe;
+            let mut probe =
+                match known.and_then(|k| c.strings.locate_after(k.prefix, k.len + 1, e.id)) {
+                    Some(p) => p,
+                    None => c.strings.locate_principal(e.ty, e.id)?,
+                };
             c.strings.settle(&mut probe);
             probes[pos] = probe;
             types[pos] = known.map_or_else(|| code_of(&self.types, e.ty), |k| k.code);

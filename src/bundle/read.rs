@@ -443,6 +443,17 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
     let mut b = StringsBuilder::new(n);
     let mut max_profile = None;
     let mut principals = 0;
+    // The profile a string's varint names (0: none, v: profile v - 1), counted; `None` when
+    // out of range.
+    let mut profile_of = |v: u64| match v {
+        0 => Some(NO_PROFILE),
+        v => {
+            let p = u32::try_from(v - 1).ok().filter(|&p| p != NO_PROFILE)?;
+            max_profile = max_profile.max(Some(p));
+            principals += 1;
+            Some(p)
+        }
+    };
     // Each prefix packed, with its length (index 0: no prefix).
     let packed: Vec<(u128, usize)> = std::iter::once((0, 0))
         .chain(prefixes.iter().map(|p| (pack(p.as_bytes()), p.len())))
@@ -458,17 +469,10 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
                 .filter(|_| gap < 0x80 && w[1] < 0x80 && len <= SHORT)
             {
                 let text = pack(&w[3..3 + len]);
-                let profile = w[3 + len];
-                if pre_len + len <= SHORT && profile < 0x80 && text & ASCII_HIGH == 0 {
-                    let profile = match profile {
-                        0 => NO_PROFILE,
-                        v => {
-                            let p = u32::from(v - 1);
-                            max_profile = max_profile.max(Some(p));
-                            principals += 1;
-                            p
-                        }
-                    };
+                let v = u64::from(w[3 + len]);
+                if pre_len + len <= SHORT && v < 0x80 && text & ASCII_HIGH == 0 {
+                    let profile = profile_of(v)
+                        .ok_or_else(|| s.error(format!("profile {v} out of range")))?;
                     b.push_short(
                         u64::from(gap),
                         pre | (text << (8 * pre_len)),
@@ -493,18 +497,8 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
         if !rest.is_ascii() {
             std::str::from_utf8(rest).map_err(|_| s.error("string is not UTF-8"))?;
         }
-        let profile = match s.var()? {
-            0 => NO_PROFILE,
-            v => {
-                let p = u32::try_from(v - 1)
-                    .ok()
-                    .filter(|&p| p != NO_PROFILE)
-                    .ok_or_else(|| s.error(format!("profile {v} out of range")))?;
-                max_profile = max_profile.max(Some(p));
-                principals += 1;
-                p
-            }
-        };
+        let v = s.var()?;
+        let profile = profile_of(v).ok_or_else(|| s.error(format!("profile {v} out of range")))?;
         b.push(gap, pre, rest, profile).map_err(|m| s.error(m))?;
     }
     let table = b.finish().map_err(|m| s.error(m))?;

@@ -234,11 +234,12 @@ fn found(s: &Slot) -> Found {
     }
 }
 
-/// The tag of a key (see [`Strings::tags`]): a byte of it, mixed, never 0. A longer
-/// string's tag comes from its length alone (its `lo` is taken as 0), as its probe knows no
-/// more before reading its bytes.
+/// The tag of the key `lo`, `hi` (see [`Strings::tags`]): a byte of it, mixed, never 0. A
+/// longer string's tag comes from its length alone (its `lo`, an arena offset, is left out),
+/// as its probe knows no more before reading its bytes.
 #[inline]
 fn tag_of(lo: u64, hi: u64) -> u8 {
+    let lo = if hi >> 56 == u64::from(LONG) { 0 } else { lo };
     let x = (lo ^ hi.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     ((x >> 56) as u8).max(1)
 }
@@ -258,11 +259,10 @@ pub struct Probe {
 impl Probe {
     #[inline(always)]
     fn new(lo: u64, hi: u64, home: usize) -> Probe {
-        let tag = tag_of(if hi >> 56 == u64::from(LONG) { 0 } else { lo }, hi);
         Probe {
             lo,
             hi,
-            tag,
+            tag: tag_of(lo, hi),
             at: home,
         }
     }
@@ -335,7 +335,7 @@ impl StringsBuilder {
         let off = self.s.arena.len() as u64;
         self.s.arena.extend_from_slice(pre);
         self.s.arena.extend_from_slice(rest);
-        self.put(at, off, long_hi(len as usize), 0, profile);
+        self.put(at, off, long_hi(len as usize), profile);
         Ok(())
     }
 
@@ -353,7 +353,7 @@ impl StringsBuilder {
         let at = self.next_slot(gap)?;
         let key = short_key(text, len);
         let (lo, hi) = (key as u64, (key >> 64) as u64);
-        self.put(at, lo, hi, lo, profile);
+        self.put(at, lo, hi, profile);
         Ok(())
     }
 
@@ -371,19 +371,15 @@ impl StringsBuilder {
             .ok_or("string slot out of range")
     }
 
-    /// Writes the next string's key (`lo`, `hi`; `tag_lo` is the `lo` its tag is made from)
-    /// at slot `at`.
+    /// Writes the next string's key (`lo`, `hi`) at slot `at`.
     #[inline(always)]
-    fn put(&mut self, at: usize, lo: u64, hi: u64, tag_lo: u64, profile: u32) {
+    fn put(&mut self, at: usize, lo: u64, hi: u64, profile: u32) {
         let ids = u64::from(self.s.at.len() as u32) | (u64::from(profile) << 32);
-        while self.s.slots.len() < at {
-            self.s.slots.push(FREE);
-            self.s.tags.push(0);
-        }
+        self.s.free_up_to(at);
         self.s
             .slots
             .push([lo.to_le_bytes(), hi.to_le_bytes(), ids.to_le_bytes()]);
-        self.s.tags.push(tag_of(tag_lo, hi));
+        self.s.tags.push(tag_of(lo, hi));
         self.s.at.push(at as u32);
         self.next = at + 1;
     }
@@ -395,15 +391,21 @@ impl StringsBuilder {
         }
         let mut s = self.s;
         // Every home slot exists, so that a probe starts inside the table.
-        while s.slots.len() < s.homes {
-            s.slots.push(FREE);
-            s.tags.push(0);
-        }
+        s.free_up_to(s.homes);
         Ok(s)
     }
 }
 
 impl Strings {
+    /// Free slots (and their tags) up to slot `end`.
+    #[inline(always)]
+    fn free_up_to(&mut self, end: usize) {
+        while self.slots.len() < end {
+            self.slots.push(FREE);
+            self.tags.push(0);
+        }
+    }
+
     /// The `type:` prefixes that strings start with, as the bundle lists them.
     pub fn prefixes(&self) -> &[Box<str>] {
         &self.prefixes

@@ -229,7 +229,13 @@ impl<'i> PrincipalRuns<'i> {
     /// instances about it).
     #[inline]
     pub fn has(&self, policy: usize) -> bool {
-        self.runs.iter().any(|r| r.policy as usize == policy)
+        self.run(policy).is_some()
+    }
+
+    /// The principal's run of statement `policy`.
+    #[inline]
+    fn run(&self, policy: usize) -> Option<&'i Run> {
+        self.runs.iter().find(|r| r.policy as usize == policy)
     }
 
     /// The indexed statements this principal has instances of, ascending (each once), with
@@ -448,7 +454,7 @@ impl InstanceIndex {
         policy: usize,
         principal: &PrincipalRuns<'_>,
     ) -> std::slice::ChunksExact<'m, Sym> {
-        let run = principal.runs.iter().find(|r| r.policy as usize == policy);
+        let run = principal.run(policy);
         if run.is_none() && self.searched.is_empty() {
             // (no run, and no statement is searched: no instances)
             return [].chunks_exact(1);

@@ -108,14 +108,8 @@ impl Grants {
     }
 
     /// Whether `f` holds for some statement.
-    pub fn any(&self, mut f: impl FnMut(usize) -> bool) -> bool {
-        let n = usize::from(self.len);
-        for &i in self.inline.get(..n).unwrap_or_default() {
-            if f(i as usize) {
-                return true;
-            }
-        }
-        self.spill.iter().any(|&i| f(i))
+    pub fn any(&self, f: impl FnMut(usize) -> bool) -> bool {
+        self.iter().any(f)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
