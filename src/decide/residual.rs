@@ -45,7 +45,8 @@ pub type Alternative = BTreeMap<String, Domain>;
 /// A condition on request attributes in disjunctive normal form (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Constraint {
-    /// Empty when `always` is set.
+    /// Empty when `always` is set. Never holds an empty alternative: [`Constraint::simplify`]
+    /// turns one into `always`, and every other constructor builds non-empty ones.
     alts: Vec<Alternative>,
     /// The constraint that always holds (one empty alternative), kept without allocating.
     always: bool,
@@ -131,7 +132,8 @@ impl Constraint {
     }
 
     pub fn is_always(&self) -> bool {
-        self.always || self.alts.iter().any(BTreeMap::is_empty)
+        debug_assert!(!self.alts.iter().any(BTreeMap::is_empty));
+        self.always
     }
 
     fn check_size(&self) -> Result<(), TooLarge> {

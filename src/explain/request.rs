@@ -150,29 +150,8 @@ impl Explainer<'_> {
         json: &serde_json::Value,
         auth: Auth<'_>,
     ) -> Result<Explanation, ExplainError> {
-        let parsed = match auth {
-            Auth::None => Request::from_json(json),
-            Auth::Rejected(e) => {
-                let request = Request::from_json(json).ok();
-                let d = Decision::deny(Denial::Token(e.to_string()));
-                return self.explain_decision(request.as_ref(), d);
-            }
-            Auth::Identity(id) => {
-                let mut bound = json.clone();
-                if let Err(e) = crate::token::bind(&mut bound, id) {
-                    let d = Decision::deny(Denial::Token(e.to_string()));
-                    return self.explain_decision(None, d);
-                }
-                Request::from_json(&bound).map(|mut r| {
-                    r.scope = id.scope.clone();
-                    r
-                })
-            }
-        };
-        match parsed {
-            Ok(r) => self.explain_request(&r),
-            Err(e) => self.explain_decision(None, Decision::deny(Denial::Malformed(e))),
-        }
+        let decided = self.decider().decide_document(json, auth);
+        self.explain_decision(decided.request.as_ref(), decided.decision)
     }
 
     /// Decides `request` and explains the decision.
