@@ -20,6 +20,7 @@ use super::{slot_kind, BundleError, SlotKind};
 use crate::decide::request::{AttrValue, Request, RequestError};
 use crate::decide::Decision;
 use crate::ir::{ActionPat, Attr, AttrRoot, CmpOp, Cond, CondTerm, Effect, PrincipalMatch};
+use crate::mem::same;
 use serde_json::{Map, Value as Json};
 use std::cmp::Ordering;
 use std::hash::Hasher;
@@ -372,11 +373,11 @@ fn eval_flat(preds: &[Pred], attrs: &[Val<'_>]) -> Option<bool> {
                 _ => return None,
             },
             Pred::StrEq(i, negated, v) => match attrs.get(*i as usize) {
-                Some(Val::Str(x)) => strings::same(x.as_bytes(), v) != *negated,
+                Some(Val::Str(x)) => same(x.as_bytes(), v) != *negated,
                 _ => return None,
             },
             Pred::StrIn(i, set) => match attrs.get(*i as usize) {
-                Some(Val::Str(x)) => set.iter().any(|v| strings::same(x.as_bytes(), v)),
+                Some(Val::Str(x)) => set.iter().any(|v| same(x.as_bytes(), v)),
                 _ => return None,
             },
         };
@@ -525,7 +526,7 @@ struct TypeKey {
 #[inline]
 fn code_of(list: &[Box<str>], s: &str) -> u32 {
     list.iter()
-        .position(|k| strings::same(k.as_bytes(), s.as_bytes()))
+        .position(|k| same(k.as_bytes(), s.as_bytes()))
         .map_or(NONE, |i| i as u32)
 }
 
@@ -1638,11 +1639,11 @@ impl<'e, 'q> Env<'e, 'q> {
                 _ => None,
             },
             FCond::StrEq(i, negated, s) => match self.q.attrs.get(*i as usize) {
-                Some(Val::Str(x)) => Some(strings::same(x.as_bytes(), s) != *negated),
+                Some(Val::Str(x)) => Some(same(x.as_bytes(), s) != *negated),
                 _ => None,
             },
             FCond::StrIn(i, set) => match self.q.attrs.get(*i as usize) {
-                Some(Val::Str(x)) => Some(set.iter().any(|s| strings::same(x.as_bytes(), s))),
+                Some(Val::Str(x)) => Some(set.iter().any(|s| same(x.as_bytes(), s))),
                 _ => None,
             },
             FCond::Cmp(l, op, r) => {
@@ -1692,7 +1693,7 @@ impl<'e, 'q> Env<'e, 'q> {
 #[inline]
 fn compare(a: V<'_>, b: V<'_>) -> Option<Ordering> {
     match (a, b) {
-        (V::S(x), V::S(y)) if strings::same(x, y) => Some(Ordering::Equal),
+        (V::S(x), V::S(y)) if same(x, y) => Some(Ordering::Equal),
         (V::S(x), V::S(y)) => Some(x.cmp(y)),
         (V::I(x), V::I(y)) => Some(x.cmp(&y)),
         (V::B(x), V::B(y)) => Some(x.cmp(&y)),

@@ -4,7 +4,7 @@
 
 use super::format::{tag, Reader};
 pub use super::strings::Strings;
-use super::strings::{pack, StringsBuilder, NO_PROFILE, SHORT};
+use super::strings::{pack, shl, StringsBuilder, NO_PROFILE, SHORT};
 use super::{BundleError, Manifest};
 use crate::ir::{
     ActionPat, Attr, AttrRoot, CmpOp, ColumnInfo, Cond, CondTerm, Effect, Policy, PrincipalMatch,
@@ -475,7 +475,7 @@ fn strings(s: &mut Reader<'_>) -> Result<(Strings, Option<u32>, usize), BundleEr
                         .ok_or_else(|| s.error(format!("profile {v} out of range")))?;
                     b.push_short(
                         u64::from(gap),
-                        pre | (text << (8 * pre_len)),
+                        pre | shl(text, pre_len),
                         pre_len + len,
                         profile,
                     )

@@ -69,8 +69,6 @@ pub fn pack(b: &[u8]) -> u128 {
     }
 }
 
-pub use crate::mem::same;
-
 /// Whether one of the 16 bytes of `v` is zero.
 #[inline]
 fn has_zero_byte(v: u128) -> bool {
@@ -97,7 +95,7 @@ pub fn has_byte(b: &[u8], x: u8) -> bool {
 }
 
 #[inline]
-fn shl(v: u128, bytes: usize) -> u128 {
+pub(super) fn shl(v: u128, bytes: usize) -> u128 {
     v.checked_shl(8 * bytes as u32).unwrap_or(0)
 }
 
@@ -661,6 +659,7 @@ fn long_hi(len: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mem::same;
 
     #[test]
     fn pack_reads_every_length() {
